@@ -1,0 +1,17 @@
+from django.urls import path, re_path
+
+from . import views
+from .forms import ID_PATTERN
+
+SLUG = r"(?P<slug>[a-z0-9_-]+)"
+JOB = rf"{SLUG}/async/(?P<job_id>{ID_PATTERN})"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("go", views.job_operation, name="job_operation"),
+    re_path(rf"^{SLUG}/$", views.service_home, name="service_home"),
+    re_path(rf"^{SLUG}/async$", views.job_list, name="job_list"),
+    re_path(rf"^{JOB}$", views.job_detail, name="job_detail"),
+    re_path(rf"^{JOB}/error$", views.job_error, name="job_error"),
+    re_path(rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})$", views.job_result, name="job_result"),
+]

@@ -1,0 +1,374 @@
+"""Talk to one TAP service's UWS job list (`{base}/async`) over HTTP.
+
+Every request goes through `UWSClient.request`, which sets the timeouts, the
+User-Agent and the Accept header, refuses any URL that is not below the service's
+base URL, follows no redirect by itself, and turns every failure into a
+`ServiceError` whose message a user can read.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote, urljoin, urlsplit
+
+import requests
+
+from .model import ErrorDocument, Job, JobList
+from .parse import UWSParseError, dali_error_message, error_document, parse_job, parse_job_list
+
+USER_AGENT = "tap-job-portal/1.0 (UWS client; +https://www.ivoa.net/documents/UWS/)"
+# UWS 1.1 §2.2: job resources are XML, single values text/plain.
+ACCEPT_DOCUMENT = "application/xml, text/xml;q=0.9, text/plain;q=0.8, */*;q=0.1"
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 30.0
+# Documents we parse are read into memory; a job or a job list beyond this is refused.
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+MAX_REDIRECTS = 5
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+class Failure(enum.Enum):
+    """What went wrong, which decides what the user is shown."""
+
+    UNREACHABLE = "unreachable"  # no connection
+    TIMEOUT = "timeout"  # no answer in time
+    NOT_FOUND = "not_found"  # the service does not know the job (404)
+    REFUSED = "refused"  # the service said no (403, or an error document)
+    BAD_REQUEST = "bad_request"  # the service rejected what we sent (400)
+    SERVER_ERROR = "server_error"  # 5xx
+    BAD_RESPONSE = "bad_response"  # an answer we cannot use
+    FORBIDDEN_URL = "forbidden_url"  # a URL outside the service
+
+
+class ServiceError(Exception):
+    """Any failure talking to a service, with a message for the user."""
+
+    def __init__(
+        self,
+        failure: Failure,
+        message: str,
+        *,
+        service: str,
+        url: str,
+        status: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.failure = failure
+        self.message = message
+        self.service = service
+        self.url = url
+        self.status = status
+        self.detail = detail  # the service's own words, when it gave any
+
+    def __str__(self) -> str:
+        status = f", HTTP {self.status}" if self.status else ""
+        return f"{self.message} ({self.service}: {self.url}{status})"
+
+
+@dataclass(frozen=True)
+class ResultStream:
+    """An open result download; `close()` it when done."""
+
+    response: requests.Response
+    content_type: str
+    content_length: int | None
+
+    def chunks(self, size: int = 64 * 1024) -> Iterator[bytes]:
+        try:
+            yield from self.response.iter_content(size)
+        finally:
+            self.response.close()
+
+    def close(self) -> None:
+        self.response.close()
+
+
+@dataclass(frozen=True)
+class ExternalResult:
+    """A result the service keeps on another host (pre-signed storage URLs): link, never proxy."""
+
+    url: str
+
+
+def _quote_id(value: str) -> str:
+    return quote(value, safe="")
+
+
+class UWSClient:
+    """The UWS operations of one TAP service, whose base URL holds `/async`."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.async_url = f"{self.base_url}/async"
+        self.session = session or requests.Session()
+        self.timeout = timeout
+
+    # -- the one request function -------------------------------------------------
+
+    def is_own_url(self, url: str) -> bool:
+        """True if `url` lies below this service's base URL (same scheme, host, port, path)."""
+        base = urlsplit(self.base_url)
+        target = urlsplit(url)
+        if (target.scheme, target.netloc.lower()) != (base.scheme, base.netloc.lower()):
+            return False
+        base_path = base.path.rstrip("/")
+        return target.path == base_path or target.path.startswith(base_path + "/")
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+        data: Mapping[str, str] | None = None,
+        accept: str = ACCEPT_DOCUMENT,
+        stream: bool = False,
+        timeout: tuple[float, float] | None = None,
+    ) -> requests.Response:
+        """Send one request to the service; any failure becomes a ServiceError.
+
+        Redirects are never followed here (UWS-NOTES §4.4): the caller decides.
+        """
+        if not self.is_own_url(url):
+            raise self._error(Failure.FORBIDDEN_URL, "The portal only contacts the configured service.", url)
+        try:
+            return self.session.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers={"User-Agent": USER_AGENT, "Accept": accept},
+                timeout=timeout or self.timeout,
+                allow_redirects=False,
+                stream=stream,
+            )
+        except requests.exceptions.ConnectTimeout:
+            raise self._error(Failure.TIMEOUT, "The service did not accept a connection in time.", url) from None
+        except requests.exceptions.Timeout:
+            raise self._error(Failure.TIMEOUT, "The service did not answer in time.", url) from None
+        except requests.exceptions.ConnectionError as exc:
+            message = "The service could not be reached."
+            if "Connection refused" in str(exc):
+                message = "The service refused the connection: it may be down."
+            elif "reset" in str(exc).lower() or "aborted" in str(exc).lower():
+                message = "The service closed the connection before it finished answering."
+            raise self._error(Failure.UNREACHABLE, message, url) from None
+        except requests.exceptions.RequestException as exc:
+            raise self._error(Failure.BAD_RESPONSE, f"The request failed: {exc.__class__.__name__}.", url) from None
+
+    def _error(
+        self, failure: Failure, message: str, url: str, status: int | None = None, detail: str | None = None
+    ) -> ServiceError:
+        return ServiceError(failure, message, service=self.name, url=url, status=status, detail=detail)
+
+    # -- helpers ------------------------------------------------------------------
+
+    def job_url(self, job_id: str) -> str:
+        return f"{self.async_url}/{_quote_id(job_id)}"
+
+    def _read(self, response: requests.Response, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
+        """The body, at most `limit` bytes; any transfer failure is a ServiceError."""
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise self._error(
+                        Failure.BAD_RESPONSE,
+                        f"The service sent a document larger than {limit // (1024 * 1024)} MB.",
+                        response.url,
+                        response.status_code,
+                    )
+                chunks.append(chunk)
+        except requests.exceptions.RequestException:
+            raise self._error(
+                Failure.UNREACHABLE,
+                "The connection broke while the service was answering.",
+                response.url,
+                response.status_code,
+            ) from None
+        finally:
+            response.close()
+        return b"".join(chunks)
+
+    def _get(self, url: str, *, params=None, accept: str = ACCEPT_DOCUMENT, timeout=None) -> requests.Response:
+        """GET, following redirects only while they stay within the service."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self.request("GET", url, params=params, accept=accept, stream=True, timeout=timeout)
+            if response.status_code not in REDIRECT_STATUSES:
+                return response
+            response.close()
+            location = response.headers.get("Location")
+            if not location:
+                raise self._error(
+                    Failure.BAD_RESPONSE, "The service redirected without saying where to.", url, response.status_code
+                )
+            url, params = urljoin(url, location), None
+            if not self.is_own_url(url):
+                raise self._error(
+                    Failure.FORBIDDEN_URL,
+                    "The service redirected to an address outside the service; the portal does not follow it.",
+                    url,
+                    response.status_code,
+                )
+        raise self._error(Failure.BAD_RESPONSE, "The service redirected too many times.", url)
+
+    def _check_status(self, response: requests.Response, body: bytes, *, job_id: str | None = None) -> None:
+        """Turn an HTTP error status into a ServiceError carrying the service's own words."""
+        status = response.status_code
+        if status < 400:
+            return
+        detail = _service_message(body, response.headers.get("Content-Type", ""))
+        if status == 404:
+            what = f"The service has no job {job_id!r}." if job_id else "The service does not know this resource."
+            raise self._error(Failure.NOT_FOUND, what, response.url, status, detail)
+        if status in (401, 403):
+            raise self._error(Failure.REFUSED, "The service refused the request.", response.url, status, detail)
+        if status < 500:
+            raise self._error(Failure.BAD_REQUEST, "The service rejected the request.", response.url, status, detail)
+        raise self._error(
+            Failure.SERVER_ERROR, f"The service failed with HTTP {status}.", response.url, status, detail
+        )
+
+    def _document(self, url: str, *, params=None, job_id: str | None = None) -> bytes:
+        response = self._get(url, params=params)
+        body = self._read(response)
+        self._check_status(response, body, job_id=job_id)
+        return body
+
+    def _parse(self, parser, body: bytes, url: str):
+        try:
+            return parser(body)
+        except UWSParseError as exc:
+            detail = dali_error_message(body)
+            if detail:  # DaCHS answers errors with 200 and a DALI VOTable
+                raise self._error(Failure.REFUSED, "The service reported an error.", url, 200, detail) from None
+            raise self._error(
+                Failure.BAD_RESPONSE, f"The service's answer could not be read: {exc}.", url, 200
+            ) from None
+
+    # -- the UWS operations ---------------------------------------------------------
+
+    def get_job(self, job_id: str) -> Job:
+        url = self.job_url(job_id)
+        return self._parse(parse_job, self._document(url, job_id=job_id), url)
+
+    def list_jobs(
+        self, *, phases: Sequence[str] = (), after: str | None = None, last: int | None = None
+    ) -> JobList:
+        """The job list with the UWS 1.1 §2.2.2.1 filters; 1.0 servers ignore them."""
+        params: list[tuple[str, str]] = [("PHASE", phase) for phase in phases]
+        if after:
+            params.append(("AFTER", after))
+        if last is not None:
+            params.append(("LAST", str(last)))
+        return self._parse(parse_job_list, self._document(self.async_url, params=params or None), self.async_url)
+
+    def create_job(self, parameters: Mapping[str, str]) -> str:
+        """Create a job (TAP 1.1 §3.3) and return its id; it is not started."""
+        url = self.async_url
+        response = self.request("POST", url, data=dict(parameters))
+        body = self._read(response)
+        self._check_status(response, body)
+        location = response.headers.get("Location")
+        if response.status_code in REDIRECT_STATUSES or (response.status_code == 201 and location):
+            if not location:
+                raise self._error(
+                    Failure.BAD_RESPONSE, "The service created a job but did not say where.", url, response.status_code
+                )
+            job_id = urlsplit(urljoin(url, location)).path.rstrip("/").rsplit("/", 1)[-1]
+            if not job_id:
+                raise self._error(Failure.BAD_RESPONSE, "The service's answer names no job.", url, response.status_code)
+            return job_id
+        # Some servers answer 200 with the new job's document instead of a redirect.
+        return self._parse(parse_job, body, url).job_id
+
+    def _post_action(self, job_id: str, path: str, data: Mapping[str, str], method: str = "POST") -> None:
+        """POST to a job sub-resource; 200, 302 and 303 all mean accepted (UWS-NOTES §4.4)."""
+        url = self.job_url(job_id) + path
+        response = self.request(method, url, data=data or None)
+        body = self._read(response)
+        self._check_status(response, body, job_id=job_id)
+        if response.status_code == 200:
+            detail = dali_error_message(body) if body.strip() else None
+            if detail:
+                raise self._error(Failure.REFUSED, "The service refused the request.", url, 200, detail)
+
+    def run(self, job_id: str) -> None:
+        # Always through /phase: some servers ignore PHASE=RUN anywhere else (UWS-NOTES §4.5).
+        self._post_action(job_id, "/phase", {"PHASE": "RUN"})
+
+    def abort(self, job_id: str) -> None:
+        self._post_action(job_id, "/phase", {"PHASE": "ABORT"})
+
+    def set_execution_duration(self, job_id: str, seconds: int) -> None:
+        self._post_action(job_id, "/executionduration", {"EXECUTIONDURATION": str(seconds)})
+
+    def set_destruction(self, job_id: str, when: str) -> None:
+        self._post_action(job_id, "/destruction", {"DESTRUCTION": when})
+
+    def delete(self, job_id: str) -> None:
+        # The redirect after a DELETE is never followed: one large service answers
+        # it with its whole job list (UWS-NOTES §4.4).
+        self._post_action(job_id, "", {}, method="DELETE")
+
+    def get_error(self, job_id: str) -> ErrorDocument:
+        response = self._get(self.job_url(job_id) + "/error", accept="*/*")
+        body = self._read(response)
+        self._check_status(response, body, job_id=job_id)
+        return error_document(body, response.headers.get("Content-Type", ""))
+
+    def open_result(self, job_id: str, result_id: str) -> ResultStream | ExternalResult:
+        """Open `{job}/results/{id}` for streaming (TAP 1.1 §3.4), or name the other host it lives on."""
+        url = f"{self.job_url(job_id)}/results/{_quote_id(result_id)}"
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self.request("GET", url, accept="*/*", stream=True)
+            if response.status_code not in REDIRECT_STATUSES:
+                break
+            response.close()
+            location = response.headers.get("Location")
+            if not location:
+                raise self._error(
+                    Failure.BAD_RESPONSE, "The service redirected without saying where.", url, response.status_code
+                )
+            url = urljoin(url, location)
+            if not self.is_own_url(url):
+                if urlsplit(url).scheme not in ("http", "https"):
+                    raise self._error(Failure.BAD_RESPONSE, "The service redirected to a non-web address.", url)
+                return ExternalResult(url)
+        else:
+            raise self._error(Failure.BAD_RESPONSE, "The service redirected too many times.", url)
+        if response.status_code >= 400:
+            body = self._read(response, limit=1024 * 1024)
+            self._check_status(response, body, job_id=job_id)
+        content_type = response.headers.get("Content-Type", "application/octet-stream")
+        length = response.headers.get("Content-Length")
+        return ResultStream(
+            response=response,
+            content_type=content_type,
+            content_length=int(length) if length and length.isdigit() else None,
+        )
+
+
+def _service_message(body: bytes, content_type: str) -> str | None:
+    """The service's own words from an error answer, if any can be found."""
+    if not body.strip():
+        return None
+    message = dali_error_message(body)
+    if message:
+        return message
+    if "text/plain" in content_type:
+        return body[:2000].decode("utf-8", errors="replace").strip() or None
+    return None

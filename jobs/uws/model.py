@@ -1,0 +1,116 @@
+"""Plain, immutable data for UWS documents (UWS 1.1 §2.2.3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# UWS 1.1 §2.1.3. A server may still send a phase outside this list; it is kept
+# as text and treated like UNKNOWN.
+PHASES = (
+    "PENDING",
+    "QUEUED",
+    "EXECUTING",
+    "COMPLETED",
+    "ERROR",
+    "ABORTED",
+    "UNKNOWN",
+    "HELD",
+    "SUSPENDED",
+    "ARCHIVED",
+)
+FINAL_PHASES = frozenset({"COMPLETED", "ERROR", "ABORTED", "ARCHIVED"})
+ACTIVE_PHASES = frozenset({"PENDING", "QUEUED", "EXECUTING"})
+
+
+@dataclass(frozen=True)
+class Parameter:
+    id: str
+    value: str
+    by_reference: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    id: str
+    href: str
+    size: int | None = None
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True)
+class ErrorSummary:
+    message: str
+    type: str | None = None  # "fatal" or "transient"; servers often leave it out
+    has_detail: bool = False
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    phase: str
+    run_id: str | None = None
+    owner_id: str | None = None
+    quote: datetime | None = None
+    creation_time: datetime | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    execution_duration: int | None = None  # seconds; 0 means unlimited
+    destruction: datetime | None = None
+    parameters: tuple[Parameter, ...] = ()
+    results: tuple[Result, ...] = ()
+    error_summary: ErrorSummary | None = None
+    version: str = "1.0"
+
+    @property
+    def is_final(self) -> bool:
+        return self.phase in FINAL_PHASES
+
+    @property
+    def is_active(self) -> bool:
+        return self.phase in ACTIVE_PHASES
+
+    def parameter(self, name: str) -> str | None:
+        """The value of a parameter; ids come in any case (UWS-NOTES §4.11)."""
+        wanted = name.lower()
+        for parameter in self.parameters:
+            if parameter.id.lower() == wanted:
+                return parameter.value
+        return None
+
+    @property
+    def query(self) -> str | None:
+        return self.parameter("query")
+
+    def result(self, result_id: str) -> Result | None:
+        for result in self.results:
+            if result.id == result_id:
+                return result
+        return None
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """One entry of a job list; `href` is the job's own URL when the server gives it."""
+
+    id: str
+    phase: str
+    href: str | None = None
+    run_id: str | None = None
+    owner_id: str | None = None
+    creation_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class JobList:
+    jobs: tuple[JobRef, ...] = field(default_factory=tuple)
+    version: str = "1.0"
+
+
+@dataclass(frozen=True)
+class ErrorDocument:
+    """What a job's `/error` resource holds, whatever its format (UWS-NOTES §4.7)."""
+
+    content_type: str
+    text: str  # the document as text, for showing
+    message: str | None = None  # the message pulled out of a DALI VOTable, if any

@@ -1,0 +1,309 @@
+"""Parse UWS job, job-list and DALI error documents: bytes in, plain data out.
+
+Real servers bend the standard in many ways (UWS-NOTES §4); this parser matches
+elements by local name, trims every value, reads times in any common ISO 8601
+variant and treats anything missing as unknown rather than failing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from lxml import etree
+
+from .model import ErrorDocument, ErrorSummary, Job, JobList, JobRef, Parameter, Result
+
+
+class UWSParseError(ValueError):
+    """The bytes are not a UWS document this parser can read."""
+
+
+# Entities and network access off, no DTD: a job document needs none of them, and
+# they are how hostile documents attack a parser (billion laughs, XXE).
+_STRICT = dict(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+
+def _parse_xml(data: bytes) -> etree._Element:
+    if not data or not data.strip():
+        raise UWSParseError("the document is empty")
+    # A parser per call: lxml parsers must not be shared between threads, and a
+    # parser's error_log then holds this document's errors only.
+    parser = etree.XMLParser(**_STRICT)
+    try:
+        return etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        errors = list(parser.error_log)
+        # Some published documents use a prefix they never declare (the DALI 1.1
+        # example's `xsi:nil`, a CADC-style `xlink:href`). Only for that error do
+        # we parse again in recovery mode.
+        if not errors or any(error.domain_name != "NAMESPACE" for error in errors):
+            raise UWSParseError(f"the document is not well-formed XML ({_first_line(exc)})") from None
+    root = etree.fromstring(data, etree.XMLParser(recover=True, **_STRICT))
+    if root is None:
+        raise UWSParseError("the document is not well-formed XML")
+    return root
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+
+
+def _local(name: object) -> str:
+    """The local part of an element or attribute name, whatever its namespace or prefix."""
+    if not isinstance(name, str):
+        return ""  # comments and processing instructions
+    return name.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _children(element: etree._Element, name: str) -> list[etree._Element]:
+    return [child for child in element if _local(child.tag) == name]
+
+
+def _child(element: etree._Element, name: str) -> etree._Element | None:
+    for child in element:
+        if _local(child.tag) == name:
+            return child
+    return None
+
+
+def _attribute(element: etree._Element, name: str) -> str | None:
+    for key, value in element.attrib.items():
+        if _local(key) == name:
+            return value.strip()
+    return None
+
+
+def _is_nil(element: etree._Element) -> bool:
+    return (_attribute(element, "nil") or "").lower() == "true"
+
+
+def _text(element: etree._Element | None) -> str | None:
+    """Trimmed text (CDATA included), or None for a missing, nil or empty element."""
+    if element is None or _is_nil(element):
+        return None
+    text = "".join(element.itertext()).strip()
+    return text or None
+
+
+def _owner(text: str | None) -> str | None:
+    # Anonymous jobs: nil, empty, or the literal string NULL (DaCHS, CADC).
+    return None if text is None or text.upper() == "NULL" else text
+
+
+_TIME = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<frac>\d+))?)?)?"
+    r"\s*(?P<tz>Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
+)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An aware UTC datetime from an ISO 8601 string, or None if it is not one.
+
+    UWS 1.1 §2.2.1 asks for UTC with a `Z`; servers also send no zone (read as
+    UTC), `+0100`, `+02:00` or a space for `T`. Anything else (a quote of "-1")
+    is unknown.
+    """
+    if not text:
+        return None
+    match = _TIME.fullmatch(text.strip())
+    if match is None:
+        return None
+    try:
+        day = datetime.strptime(match["date"], "%Y-%m-%d")
+        moment = day.replace(
+            hour=int(match["h"] or 0),
+            minute=int(match["m"] or 0),
+            second=int(match["s"] or 0),
+            microsecond=int((match["frac"] or "0")[:6].ljust(6, "0")),
+        )
+    except ValueError:
+        return None
+    zone = match["tz"]
+    offset = timedelta()
+    if zone and zone[0] in "+-":
+        digits = zone[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+        if hours > 23 or minutes > 59:
+            return None
+        offset = timedelta(hours=hours, minutes=minutes)
+        if zone[0] == "-":
+            offset = -offset
+    try:
+        return moment.replace(tzinfo=timezone(offset)).astimezone(timezone.utc)
+    except OverflowError:
+        return None
+
+
+def _time(element: etree._Element, name: str) -> datetime | None:
+    return parse_time(_text(_child(element, name)))
+
+
+def _int(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _version(root: etree._Element) -> str:
+    # UWS 1.1 §2.2.1.1: no version attribute means 1.0.
+    return _attribute(root, "version") or "1.0"
+
+
+def _error_summary(element: etree._Element | None) -> ErrorSummary | None:
+    """Read errorSummary; servers leave out its attributes, its message, or both."""
+    if element is None or _is_nil(element):
+        return None
+    message = _text(_child(element, "message"))
+    if message is None and _child(element, "message") is None:
+        message = _text(element)  # bare text without <message>
+    error_type = (_attribute(element, "type") or "").lower() or None
+    has_detail = (_attribute(element, "hasDetail") or "").lower() == "true"
+    if message is None and error_type is None and not has_detail:
+        return None
+    return ErrorSummary(message=message or "", type=error_type, has_detail=has_detail)
+
+
+def _job(element: etree._Element, version: str) -> Job:
+    job_id = _text(_child(element, "jobId"))
+    if job_id is None:
+        raise UWSParseError("the job document has no jobId")
+    parameters_element = _child(element, "parameters")
+    parameters = tuple(
+        Parameter(
+            id=_attribute(parameter, "id") or "",
+            value=_text(parameter) or "",
+            by_reference=(_attribute(parameter, "byReference") or "").lower() == "true",
+        )
+        for parameter in (_children(parameters_element, "parameter") if parameters_element is not None else [])
+    )
+    results_element = _child(element, "results")
+    results = tuple(
+        _result(result) for result in (_children(results_element, "result") if results_element is not None else [])
+    )
+    return Job(
+        job_id=job_id,
+        run_id=_text(_child(element, "runId")),
+        owner_id=_owner(_text(_child(element, "ownerId"))),
+        phase=(_text(_child(element, "phase")) or "UNKNOWN").upper(),
+        quote=_time(element, "quote"),
+        creation_time=_time(element, "creationTime"),
+        start_time=_time(element, "startTime"),
+        end_time=_time(element, "endTime"),
+        execution_duration=_int(_text(_child(element, "executionDuration"))),
+        destruction=_time(element, "destruction"),
+        parameters=parameters,
+        results=results,
+        error_summary=_error_summary(_child(element, "errorSummary")),
+        version=version,
+    )
+
+
+def _result(element: etree._Element) -> Result:
+    size = _int(_attribute(element, "size"))
+    return Result(
+        id=_attribute(element, "id") or "",
+        href=_attribute(element, "href") or "",
+        size=size if size is not None and size >= 0 else None,
+        mime_type=_attribute(element, "mime-type") or None,
+    )
+
+
+def parse_job(data: bytes) -> Job:
+    """Parse a `uws:job` document (UWS 1.0 or 1.1)."""
+    root = _parse_xml(data)
+    if _local(root.tag) != "job":
+        raise UWSParseError(f"expected a UWS job document, got <{_local(root.tag) or '?'}>")
+    return _job(root, _version(root))
+
+
+def parse_job_list(data: bytes) -> JobList:
+    """Parse a `uws:jobs` list; ESAC's search answers hold whole jobs instead of jobrefs."""
+    root = _parse_xml(data)
+    if _local(root.tag) != "jobs":
+        raise UWSParseError(f"expected a UWS job list, got <{_local(root.tag) or '?'}>")
+    version = _version(root)
+    jobs: list[JobRef] = []
+    for element in root:
+        name = _local(element.tag)
+        if name == "jobref":
+            job_id = _attribute(element, "id")
+            if not job_id:
+                continue
+            jobs.append(
+                JobRef(
+                    id=job_id,
+                    phase=(_text(_child(element, "phase")) or "UNKNOWN").upper(),
+                    href=_attribute(element, "href") or None,
+                    run_id=_text(_child(element, "runId")),
+                    owner_id=_owner(_text(_child(element, "ownerId"))),
+                    creation_time=_time(element, "creationTime"),
+                )
+            )
+        elif name == "job":
+            try:
+                job = _job(element, version)
+            except UWSParseError:
+                continue
+            jobs.append(
+                JobRef(
+                    id=job.job_id,
+                    phase=job.phase,
+                    run_id=job.run_id,
+                    owner_id=job.owner_id,
+                    creation_time=job.creation_time,
+                )
+            )
+    return JobList(jobs=tuple(jobs), version=version)
+
+
+def dali_error_message(data: bytes) -> str | None:
+    """The message of a DALI error VOTable (DALI 1.1 §4.4), or None if it is not one.
+
+    The last `INFO name="QUERY_STATUS"` counts, wherever it sits; VizieR sends
+    `INFO name="Error"` instead.
+    """
+    try:
+        root = _parse_xml(data)
+    except UWSParseError:
+        return None
+    if _local(root.tag) != "VOTABLE":
+        return None
+    status_infos = []
+    error_infos = []
+    for info in root.iter():
+        if _local(info.tag) != "INFO":
+            continue
+        name = (_attribute(info, "name") or "").upper()
+        if name == "QUERY_STATUS":
+            status_infos.append(info)
+        elif name == "ERROR":
+            error_infos.append(info)
+    if status_infos:
+        last = status_infos[-1]
+        if (_attribute(last, "value") or "").upper() != "ERROR":
+            return None
+        return _text(last) or "The service reported an error without a message."
+    if error_infos:
+        messages = [_text(info) or _attribute(info, "value") or "" for info in error_infos]
+        return "\n".join(message for message in messages if message) or "The service reported an error."
+    return None
+
+
+def error_document(data: bytes, content_type: str) -> ErrorDocument:
+    """A job's `/error` resource in any of the formats servers use."""
+    text = data.decode("utf-8", errors="replace")
+    message = dali_error_message(data) if b"VOTABLE" in data[:4096].upper() else None
+    return ErrorDocument(content_type=content_type or "application/octet-stream", text=text, message=message)

@@ -1,0 +1,441 @@
+"""Thin views: check the input, make one client call, render or redirect."""
+
+from __future__ import annotations
+
+import mimetypes
+from urllib.parse import urlsplit
+from datetime import datetime, timezone
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from . import phases
+from .forms import (
+    ID_RE,
+    DestructionForm,
+    ExecutionDurationForm,
+    JobListFilterForm,
+    JobOperationForm,
+    NewJobForm,
+    utc_iso,
+)
+from .services import Service, configured_services
+from .uws.client import ExternalResult, Failure, ServiceError, UWSClient
+from .uws.model import Job
+
+JOBS_PER_PAGE = 50
+# The seven job-id forms of the start page, in the order of ESO's page: (op, label, method).
+HOME_OPERATIONS = [
+    ("run", "Run", "post"),
+    ("status", "Status", "get"),
+    ("executionduration", "Execution duration", "post"),
+    ("destruction", "Destruction", "post"),
+    ("results", "Results", "get"),
+    ("abort", "Abort", "post"),
+    ("delete", "Delete", "post"),
+]
+# What the user sees, and the status the portal answers, for each kind of failure.
+FAILURE_STATUS = {
+    Failure.NOT_FOUND: 404,
+    Failure.TIMEOUT: 504,
+    Failure.UNREACHABLE: 502,
+    Failure.SERVER_ERROR: 502,
+    Failure.BAD_RESPONSE: 502,
+    Failure.FORBIDDEN_URL: 502,
+    Failure.REFUSED: 502,
+    Failure.BAD_REQUEST: 502,
+}
+FAILURE_TITLE = {
+    Failure.NOT_FOUND: "Not found",
+    Failure.TIMEOUT: "The service is too slow",
+    Failure.UNREACHABLE: "The service cannot be reached",
+    Failure.SERVER_ERROR: "The service failed",
+    Failure.BAD_RESPONSE: "The service sent an answer the portal cannot read",
+    Failure.FORBIDDEN_URL: "The portal did not follow the service",
+    Failure.REFUSED: "The service refused the request",
+    Failure.BAD_REQUEST: "The service rejected the request",
+}
+
+
+# -- helpers -----------------------------------------------------------------------
+
+
+def _find_service_or_404(slug: str) -> Service:
+    service = configured_services().get(slug)
+    if service is None:
+        raise Http404(f"There is no service {slug!r} in this portal.")
+    return service
+
+
+def _upstream_error(
+    request: HttpRequest, service: Service, error: ServiceError, job_id: str | None = None
+) -> HttpResponse:
+    """The page for a failed request to a service: what happened, and what was not done."""
+    return render(
+        request,
+        "jobs/upstream_error.html",
+        {
+            "service": service,
+            "job_id": job_id,
+            "error": error,
+            "title": FAILURE_TITLE[error.failure],
+        },
+        status=FAILURE_STATUS[error.failure],
+    )
+
+
+def _home_page(request: HttpRequest, service: Service, operation_form=None, new_job_form=None, status=200):
+    return render(
+        request,
+        "jobs/home.html",
+        {
+            "service": service,
+            "operation_form": operation_form
+            or JobOperationForm(services=configured_services().values(), initial={"service": service.slug}),
+            "new_job_form": new_job_form or NewJobForm(),
+            "operations": HOME_OPERATIONS,
+        },
+        status=status,
+    )
+
+
+# -- pages -------------------------------------------------------------------------
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    services = configured_services()
+    chosen = request.GET.get("service")
+    service = services.get(chosen) if chosen else None
+    return _home_page(request, service or next(iter(services.values())))
+
+
+def service_home(request: HttpRequest, slug: str) -> HttpResponse:
+    return _home_page(request, _find_service_or_404(slug))
+
+
+@require_http_methods(["GET", "POST"])
+def job_operation(request: HttpRequest) -> HttpResponse:
+    """The start page's job-id forms: each ends at the job's own URL."""
+    services = configured_services()
+    data = request.POST if request.method == "POST" else request.GET
+    form = JobOperationForm(data, services=services.values())
+    if not form.is_valid():
+        service = services.get(data.get("service", "")) or next(iter(services.values()))
+        return _home_page(request, service, operation_form=form, status=400)
+    service = services[form.cleaned_data["service"]]
+    job_id = form.cleaned_data["job_id"]
+    op = form.cleaned_data["op"]
+    if op == "status":
+        return redirect("job_detail", slug=service.slug, job_id=job_id)
+    if op == "results":
+        return HttpResponseRedirect(reverse("job_detail", args=[service.slug, job_id]) + "#results")
+    if request.method != "POST":
+        # Changing a job takes a POST (and its CSRF token); a GET only shows the form.
+        form.add_error("op", "This operation changes the job: submit the form (POST).")
+        return _home_page(request, service, operation_form=form, status=405)
+    value = {"executionduration": form.cleaned_data.get("executionduration"),
+             "destruction": form.cleaned_data.get("destruction")}.get(op)
+    return _perform(request, service, job_id, op, value)
+
+
+@require_http_methods(["GET", "POST"])
+def job_list(request: HttpRequest, slug: str) -> HttpResponse:
+    service = _find_service_or_404(slug)
+    if request.method == "POST":
+        return _create_job(request, service)
+    form = JobListFilterForm(request.GET)
+    context = {"service": service, "filter_form": form}
+    if not form.is_valid():
+        return render(request, "jobs/job_list.html", context, status=400)
+    filters = form.cleaned_data
+    try:
+        listing = service.client().list_jobs(
+            phases=filters["PHASE"], after=filters["AFTER"], last=filters["LAST"]
+        )
+    except ServiceError as error:
+        return _upstream_error(request, service, error)
+    # Newest first where the service says when; services send lists unsorted (UWS-NOTES §4.8).
+    oldest = datetime.min.replace(tzinfo=timezone.utc)
+    jobs = sorted(listing.jobs, key=lambda ref: ref.creation_time or oldest, reverse=True)
+    page = filters["page"] or 1
+    pages = max(1, -(-len(jobs) // JOBS_PER_PAGE))
+    page = min(page, pages)
+    shown = jobs[(page - 1) * JOBS_PER_PAGE : page * JOBS_PER_PAGE]
+    query = request.GET.copy()
+    query.pop("page", None)
+    context.update(
+        {
+            "jobs": [(ref, ID_RE.fullmatch(ref.id) is not None) for ref in shown],
+            "total": len(jobs),
+            "page": page,
+            "pages": pages,
+            "query": query.urlencode(),
+        }
+    )
+    return render(request, "jobs/job_list.html", context)
+
+
+def _create_job(request: HttpRequest, service: Service) -> HttpResponse:
+    form = NewJobForm(request.POST)
+    if not form.is_valid():
+        return _home_page(request, service, new_job_form=form, status=400)
+    client = service.client()
+    try:
+        job_id = client.create_job(form.uws_parameters())
+    except ServiceError as error:
+        return _upstream_error(request, service, error)
+    if not ID_RE.fullmatch(job_id):
+        error = ServiceError(
+            Failure.BAD_RESPONSE,
+            "The service created a job whose id the portal cannot use.",
+            service=service.title,
+            url=service.async_url,
+        )
+        return _upstream_error(request, service, error)
+    if not form.cleaned_data["run"]:
+        messages.success(request, f"Job {job_id} created. It waits (PENDING) until you run it.")
+        return redirect("job_detail", slug=service.slug, job_id=job_id)
+    return _perform(request, service, job_id, phases.RUN, None, created=True)
+
+
+@require_http_methods(["GET", "POST"])
+def job_detail(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
+    service = _find_service_or_404(slug)
+    if request.method == "POST":
+        action, value, form = _action_from_post(request)
+        if action is None:
+            return render(
+                request,
+                "jobs/action_form.html",
+                {"service": service, "job_id": job_id, "form": form, "problem": value},
+                status=400,
+            )
+        return _perform(request, service, job_id, action, value)
+    try:
+        job = service.client().get_job(job_id)
+    except ServiceError as error:
+        return _upstream_error(request, service, error, job_id)
+    return _job_page(request, service, job)
+
+
+def _job_page(request: HttpRequest, service: Service, job: Job, status: int = 200, refusal=None) -> HttpResponse:
+    info = phases.phase_info(job.phase)
+    results = []
+    seen: set[str] = set()
+    for result in job.results:
+        portal_url = None
+        if result.id not in seen and ID_RE.fullmatch(result.id) and result.href.startswith(("http://", "https://")):
+            portal_url = reverse("job_result", args=[service.slug, job.job_id, result.id])
+        seen.add(result.id)
+        results.append((result, portal_url))
+    context = {
+        "service": service,
+        "job": job,
+        "info": info,
+        "actions": info.actions,
+        "results": results,
+        "refusal": refusal,
+        "now": datetime.now(timezone.utc),
+        "duration_form": ExecutionDurationForm(initial={"executionduration": job.execution_duration}),
+        "destruction_form": DestructionForm(
+            initial={"destruction": utc_iso(job.destruction) if job.destruction else ""}
+        ),
+    }
+    return render(request, "jobs/job_detail.html", context, status=status)
+
+
+# -- actions -------------------------------------------------------------------------
+
+
+def _action_from_post(request: HttpRequest):
+    """Read the one operation of a job POST, as ESO's examples send it; names are case-insensitive.
+
+    Returns (action, value, None), or (None, problem, form to show again).
+    """
+    fields = {key.upper(): value.strip() for key, value in request.POST.items() if key != "csrfmiddlewaretoken"}
+    if "PHASE" in fields:
+        phase = fields["PHASE"].upper()
+        if phase == "RUN":
+            return phases.RUN, None, None
+        if phase == "ABORT":
+            return phases.ABORT, None, None
+        return None, f"PHASE must be RUN or ABORT, not {fields['PHASE'][:40]!r}.", None
+    if "EXECUTIONDURATION" in fields:
+        form = ExecutionDurationForm({"executionduration": fields["EXECUTIONDURATION"]})
+        if form.is_valid():
+            return phases.DURATION, form.cleaned_data["executionduration"], None
+        return None, None, form
+    if "DESTRUCTION" in fields:
+        form = DestructionForm({"destruction": fields["DESTRUCTION"]})
+        if form.is_valid():
+            return phases.DESTRUCTION, form.cleaned_data["destruction"], None
+        return None, None, form
+    if fields.get("ACTION", "").upper() == "DELETE":
+        return phases.DELETE, None, None
+    return None, "Nothing to do: send PHASE=RUN, PHASE=ABORT, EXECUTIONDURATION, DESTRUCTION or ACTION=DELETE.", None
+
+
+def _perform(
+    request: HttpRequest, service: Service, job_id: str, action: str, value, created: bool = False
+) -> HttpResponse:
+    """Send one operation to the service, then show what it kept (servers clamp values)."""
+    client = service.client()
+    try:
+        if action == phases.RUN:
+            client.run(job_id)
+        elif action == phases.ABORT:
+            client.abort(job_id)
+        elif action == phases.DURATION:
+            client.set_execution_duration(job_id, value)
+        elif action == phases.DESTRUCTION:
+            client.set_destruction(job_id, utc_iso(value))
+        elif action == phases.DELETE:
+            client.delete(job_id)
+            return _after_delete(request, service, job_id)
+    except ServiceError as error:
+        if error.failure not in (Failure.REFUSED, Failure.BAD_REQUEST):
+            return _upstream_error(request, service, error, job_id)
+        if created:
+            messages.info(request, f"Job {job_id} was created, but the service did not start it.")
+        try:
+            job = client.get_job(job_id)
+        except ServiceError as read_error:
+            return _upstream_error(request, service, read_error, job_id)
+        return _job_page(request, service, job, status=409, refusal=error)
+    try:
+        job = client.get_job(job_id)
+    except ServiceError as error:
+        return _upstream_error(request, service, error, job_id)
+    messages.success(request, _outcome(action, value, job, created))
+    return redirect("job_detail", slug=service.slug, job_id=job_id)
+
+
+def _outcome(action: str, value, job: Job, created: bool) -> str:
+    """One sentence on what the service did, from the job as it is now."""
+    prefix = f"Job {job.job_id} created and started" if created else "Run requested"
+    if action == phases.RUN:
+        if job.phase in ("PENDING", "HELD"):
+            return f"{prefix}, but the service left the job {job.phase}."
+        return f"{prefix}: the job is now {job.phase}."
+    if action == phases.ABORT:
+        if job.phase == "ABORTED":
+            return "Job aborted."
+        return f"Abort requested, but the service left the job {job.phase}."
+    if action == phases.DURATION:
+        kept = job.execution_duration
+        if kept == value:
+            return f"Execution duration set to {_seconds(kept)}."
+        return f"You asked for {_seconds(value)}; the service kept {_seconds(kept)}."
+    if action == phases.DESTRUCTION:
+        kept = job.destruction
+        if kept is not None and abs((kept - value).total_seconds()) < 1:
+            return f"Destruction set to {utc_iso(kept)}."
+        shown = utc_iso(kept) if kept else "no destruction time"
+        return f"You asked for destruction at {utc_iso(value)}; the service kept {shown}."
+    raise ValueError(action)
+
+
+def _seconds(value: int | None) -> str:
+    if value is None:
+        return "no value"
+    return "unlimited (0)" if value == 0 else f"{value} s"
+
+
+def _after_delete(request: HttpRequest, service: Service, job_id: str) -> HttpResponse:
+    """Check what the delete did: some services archive instead (UWS-NOTES §4.11)."""
+    try:
+        job = service.client().get_job(job_id)
+    except ServiceError as error:
+        if error.failure == Failure.NOT_FOUND:
+            messages.success(request, f"Job {job_id} deleted.")
+        else:
+            messages.warning(request, f"The service accepted the delete of job {job_id}; it could not be checked.")
+        return redirect("job_list", slug=service.slug)
+    if job.phase == "ARCHIVED":
+        messages.info(request, f"The service archived job {job_id} instead of deleting it.")
+    else:
+        messages.warning(request, f"The service accepted the delete, but job {job_id} is still there ({job.phase}).")
+    return redirect("job_list", slug=service.slug)
+
+
+# -- results and errors ---------------------------------------------------------------
+
+
+def job_error(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
+    service = _find_service_or_404(slug)
+    try:
+        document = service.client().get_error(job_id)
+    except ServiceError as error:
+        return _upstream_error(request, service, error, job_id)
+    return render(request, "jobs/job_error.html", {"service": service, "job_id": job_id, "document": document})
+
+
+_EXTENSIONS = {
+    "votable": ".vot",
+    "x-votable": ".vot",
+    "csv": ".csv",
+    "tab-separated-values": ".tsv",
+    "fits": ".fits",
+    "json": ".json",
+    "html": ".html",
+    "plain": ".txt",
+    "xml": ".xml",
+}
+
+
+def _file_name(job_id: str, result_id: str, content_type: str) -> str:
+    subtype = content_type.split(";")[0].strip().lower().rsplit("/", 1)[-1]
+    for key, extension in _EXTENSIONS.items():
+        if key in subtype:
+            break
+    else:
+        extension = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ""
+    stem = result_id if result_id.lower().endswith(extension) and extension else f"{result_id}{extension}"
+    return f"{job_id}-{stem}"
+
+
+def job_result(request: HttpRequest, slug: str, job_id: str, result_id: str) -> HttpResponse:
+    """Stream one result through, or send the browser to the other host that holds it."""
+    service = _find_service_or_404(slug)
+    client = service.client()
+    try:
+        job = client.get_job(job_id)
+        result = job.result(result_id)
+        if result is None:
+            return render(
+                request,
+                "jobs/no_result.html",
+                {"service": service, "job": job, "result_id": result_id},
+                status=404,
+            )
+        if result.href.startswith(("http://", "https://")) and not _same_host(client, result.href):
+            return HttpResponseRedirect(result.href)  # pre-signed storage: linked, not proxied
+        opened = client.open_result(job_id, result_id)
+    except ServiceError as error:
+        return _upstream_error(request, service, error, job_id)
+    if isinstance(opened, ExternalResult):
+        return HttpResponseRedirect(opened.url)
+    response = StreamingHttpResponse(opened.chunks(), content_type=opened.content_type)
+    if opened.content_length is not None:
+        response["Content-Length"] = str(opened.content_length)
+    response["Content-Disposition"] = f'attachment; filename="{_file_name(job_id, result_id, opened.content_type)}"'
+    return response
+
+
+def _same_host(client: UWSClient, url: str) -> bool:
+    return urlsplit(url).netloc.lower() == urlsplit(client.base_url).netloc.lower()
+
+
+# -- the portal's own error pages -------------------------------------------------------
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    message = exception.args[0] if exception.args and isinstance(exception.args[0], str) else None
+    return render(request, "404.html", {"message": message}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(request, "500.html", status=500)
