@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django import forms
 from django.core.validators import RegexValidator
@@ -35,7 +35,7 @@ job_id_validator = RegexValidator(
 
 def utc_iso(moment: datetime) -> str:
     """The form UWS asks for (UWS 1.1 §2.2.1); DaCHS refuses offsets."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ExecutionDurationField(forms.IntegerField):
@@ -43,9 +43,7 @@ class ExecutionDurationField(forms.IntegerField):
         kwargs.setdefault("min_value", 0)
         kwargs.setdefault("max_value", MAX_EXECUTION_DURATION)
         kwargs.setdefault("label", "Execution duration (seconds, 0 = unlimited)")
-        kwargs.setdefault(
-            "error_messages", {"invalid": "The execution duration must be a whole number of seconds."}
-        )
+        kwargs.setdefault("error_messages", {"invalid": "The execution duration must be a whole number of seconds."})
         super().__init__(**kwargs)
 
     def to_python(self, value):
@@ -72,7 +70,7 @@ class DestructionField(forms.CharField):
             raise forms.ValidationError(
                 "The destruction time must be an ISO 8601 date and time, e.g. 2030-01-31T12:00:00Z."
             )
-        if moment <= datetime.now(timezone.utc):
+        if moment <= datetime.now(UTC):
             raise forms.ValidationError(
                 "The destruction time is in the past: the service would destroy the job at once."
             )
@@ -155,9 +153,7 @@ class NewJobForm(forms.Form):
 class JobListFilterForm(forms.Form):
     """The UWS 1.1 §2.2.2.1 list filters, checked before they are passed on."""
 
-    PHASE = forms.MultipleChoiceField(
-        label="Phase", choices=[(phase, phase) for phase in PHASES], required=False
-    )
+    PHASE = forms.MultipleChoiceField(label="Phase", choices=[(phase, phase) for phase in PHASES], required=False)
     AFTER = forms.CharField(label="Created after (ISO 8601, UTC)", max_length=64, required=False)
     LAST = forms.IntegerField(label="Newest", min_value=1, max_value=100_000, required=False)
     page = forms.IntegerField(min_value=1, required=False)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import mimetypes
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
-from datetime import datetime, timezone
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
@@ -66,7 +66,7 @@ FAILURE_TITLE = {
 def _find_service_or_404(slug: str) -> Service:
     service = configured_services().get(slug)
     if service is None:
-        raise Http404(f"There is no service {slug!r} in this portal.")
+        raise Http404(f"There is no service named {slug} in this portal.")
     return service
 
 
@@ -136,8 +136,10 @@ def job_operation(request: HttpRequest) -> HttpResponse:
         # Changing a job takes a POST (and its CSRF token); a GET only shows the form.
         form.add_error("op", "This operation changes the job: submit the form (POST).")
         return _home_page(request, service, operation_form=form, status=405)
-    value = {"executionduration": form.cleaned_data.get("executionduration"),
-             "destruction": form.cleaned_data.get("destruction")}.get(op)
+    value = {
+        "executionduration": form.cleaned_data.get("executionduration"),
+        "destruction": form.cleaned_data.get("destruction"),
+    }.get(op)
     return _perform(request, service, job_id, op, value)
 
 
@@ -152,13 +154,11 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "jobs/job_list.html", context, status=400)
     filters = form.cleaned_data
     try:
-        listing = service.client().list_jobs(
-            phases=filters["PHASE"], after=filters["AFTER"], last=filters["LAST"]
-        )
+        listing = service.client().list_jobs(phases=filters["PHASE"], after=filters["AFTER"], last=filters["LAST"])
     except ServiceError as error:
         return _upstream_error(request, service, error)
     # Newest first where the service says when; services send lists unsorted (UWS-NOTES §4.8).
-    oldest = datetime.min.replace(tzinfo=timezone.utc)
+    oldest = datetime.min.replace(tzinfo=UTC)
     jobs = sorted(listing.jobs, key=lambda ref: ref.creation_time or oldest, reverse=True)
     page = filters["page"] or 1
     pages = max(1, -(-len(jobs) // JOBS_PER_PAGE))
@@ -238,7 +238,7 @@ def _job_page(request: HttpRequest, service: Service, job: Job, status: int = 20
         "actions": info.actions,
         "results": results,
         "refusal": refusal,
-        "now": datetime.now(timezone.utc),
+        "now": datetime.now(UTC),
         "duration_form": ExecutionDurationForm(initial={"executionduration": job.execution_duration}),
         "destruction_form": DestructionForm(
             initial={"destruction": utc_iso(job.destruction) if job.destruction else ""}
@@ -387,13 +387,11 @@ _EXTENSIONS = {
 
 
 def _file_name(job_id: str, result_id: str, content_type: str) -> str:
-    subtype = content_type.split(";")[0].strip().lower().rsplit("/", 1)[-1]
-    for key, extension in _EXTENSIONS.items():
-        if key in subtype:
-            break
-    else:
-        extension = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ""
-    stem = result_id if result_id.lower().endswith(extension) and extension else f"{result_id}{extension}"
+    media_type = content_type.split(";")[0].strip().lower()
+    subtype = media_type.rsplit("/", 1)[-1]
+    extension = next((ext for key, ext in _EXTENSIONS.items() if key in subtype), None)
+    extension = extension or mimetypes.guess_extension(media_type) or ""
+    stem = result_id if extension and result_id.lower().endswith(extension) else f"{result_id}{extension}"
     return f"{job_id}-{stem}"
 
 

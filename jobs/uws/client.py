@@ -177,8 +177,9 @@ class UWSClient:
     def job_url(self, job_id: str) -> str:
         return f"{self.async_url}/{_quote_id(job_id)}"
 
-    def _read(self, response: requests.Response, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
-        """The body, at most `limit` bytes; any transfer failure is a ServiceError."""
+    def _read(self, response: requests.Response, limit: int | None = None) -> bytes:
+        """The body, at most `limit` bytes (MAX_DOCUMENT_BYTES); any transfer failure is a ServiceError."""
+        limit = limit or MAX_DOCUMENT_BYTES
         chunks: list[bytes] = []
         size = 0
         try:
@@ -187,7 +188,7 @@ class UWSClient:
                 if size > limit:
                     raise self._error(
                         Failure.BAD_RESPONSE,
-                        f"The service sent a document larger than {limit // (1024 * 1024)} MB.",
+                        f"The service sent a document larger than the portal reads ({limit:,} bytes).",
                         response.url,
                         response.status_code,
                     )
@@ -232,15 +233,13 @@ class UWSClient:
             return
         detail = _service_message(body, response.headers.get("Content-Type", ""))
         if status == 404:
-            what = f"The service has no job {job_id!r}." if job_id else "The service does not know this resource."
+            what = f"The service has no job {job_id}." if job_id else "The service does not know this resource."
             raise self._error(Failure.NOT_FOUND, what, response.url, status, detail)
         if status in (401, 403):
             raise self._error(Failure.REFUSED, "The service refused the request.", response.url, status, detail)
         if status < 500:
             raise self._error(Failure.BAD_REQUEST, "The service rejected the request.", response.url, status, detail)
-        raise self._error(
-            Failure.SERVER_ERROR, f"The service failed with HTTP {status}.", response.url, status, detail
-        )
+        raise self._error(Failure.SERVER_ERROR, f"The service failed with HTTP {status}.", response.url, status, detail)
 
     def _document(self, url: str, *, params=None, job_id: str | None = None) -> bytes:
         response = self._get(url, params=params)
@@ -265,9 +264,7 @@ class UWSClient:
         url = self.job_url(job_id)
         return self._parse(parse_job, self._document(url, job_id=job_id), url)
 
-    def list_jobs(
-        self, *, phases: Sequence[str] = (), after: str | None = None, last: int | None = None
-    ) -> JobList:
+    def list_jobs(self, *, phases: Sequence[str] = (), after: str | None = None, last: int | None = None) -> JobList:
         """The job list with the UWS 1.1 §2.2.2.1 filters; 1.0 servers ignore them."""
         params: list[tuple[str, str]] = [("PHASE", phase) for phase in phases]
         if after:

@@ -8,7 +8,7 @@ variant and treats anything missing as unknown rather than failing.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from lxml import etree
 
@@ -139,7 +139,7 @@ def parse_time(text: str | None) -> datetime | None:
         if zone[0] == "-":
             offset = -offset
     try:
-        return moment.replace(tzinfo=timezone(offset)).astimezone(timezone.utc)
+        return moment.replace(tzinfo=timezone(offset)).astimezone(UTC)
     except OverflowError:
         return None
 

@@ -1,0 +1,14 @@
+"""Settings for the tests: the portal's own, with loopback services only."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("PORTAL_SECRET_KEY", "tests-only-secret-key")
+# Never the default (remote) services: tests talk to loopback only.
+os.environ["PORTAL_SERVICES"] = str(Path(__file__).with_name("services.toml"))
+
+from portal.settings import *  # noqa: E402,F403
+
+DATABASES["default"]["NAME"] = ":memory:"  # noqa: F405
+# The tests do not run collectstatic, so no manifest of hashed names exists.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

@@ -1,0 +1,198 @@
+"""The UWS client against a scripted service on loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.uws.client import USER_AGENT, ExternalResult, Failure, ResultStream, ServiceError, UWSClient
+from tests.fakeuws import job_xml
+
+DALI_ERROR = (
+    '<VOTABLE xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE type="results">'
+    '<INFO name="QUERY_STATUS" value="ERROR">{}</INFO></RESOURCE></VOTABLE>'
+)
+
+
+@pytest.fixture
+def client(fake) -> UWSClient:
+    return UWSClient("Fake service", f"{fake.url}/tap", timeout=(2, 2))
+
+
+def test_it_sends_user_agent_accept_and_reads_the_job(client, fake):
+    fake.reply("GET", "/tap/async/abc123", body=job_xml(phase="QUEUED"))
+    job = client.get_job("abc123")
+    assert job.phase == "QUEUED"
+    (request,) = fake.requests
+    assert request.headers["user-agent"] == USER_AGENT
+    assert "application/xml" in request.headers["accept"]
+
+
+def test_it_quotes_the_job_id_into_one_path_segment(client, fake):
+    with pytest.raises(ServiceError):
+        client.get_job("a/../b?c")
+    assert fake.requests[0].path == "/tap/async/a%2F..%2Fb%3Fc"
+
+
+def test_it_turns_404_into_not_found_naming_the_job(client, fake):
+    fake.reply("GET", "/tap/async/gone", 404, DALI_ERROR.format("UWS job 'gone' could not be located"))
+    with pytest.raises(ServiceError) as caught:
+        client.get_job("gone")
+    assert caught.value.failure is Failure.NOT_FOUND
+    assert "gone" in caught.value.message
+    assert caught.value.detail == "UWS job 'gone' could not be located"
+    assert caught.value.status == 404
+
+
+def test_it_handles_a_refused_connection():
+    client = UWSClient("Dead", "http://127.0.0.1:9/tap")
+    with pytest.raises(ServiceError) as caught:
+        client.get_job("abc")
+    assert caught.value.failure is Failure.UNREACHABLE
+    assert "refused" in caught.value.message
+
+
+def test_it_handles_timeout(client, fake):
+    fake.reply("GET", "/tap/async/slow", body=job_xml(), delay=3)
+    with pytest.raises(ServiceError) as caught:
+        client.get_job("slow")
+    assert caught.value.failure is Failure.TIMEOUT
+
+
+@pytest.mark.parametrize(
+    ("status", "failure"), [(500, Failure.SERVER_ERROR), (503, Failure.SERVER_ERROR), (403, Failure.REFUSED)]
+)
+def test_it_maps_error_statuses(client, fake, status, failure):
+    fake.reply("GET", "/tap/async/abc", status, "<html>broken</html>", headers={"Content-Type": "text/html"})
+    with pytest.raises(ServiceError) as caught:
+        client.get_job("abc")
+    assert caught.value.failure is failure
+    assert caught.value.status == status
+
+
+def test_it_reports_a_document_it_cannot_read(client, fake):
+    fake.reply("GET", "/tap/async/abc", body="<html><body>maintenance</body></html>")
+    with pytest.raises(ServiceError) as caught:
+        client.get_job("abc")
+    assert caught.value.failure is Failure.BAD_RESPONSE
+    assert "could not be read" in caught.value.message
+
+
+def test_it_follows_a_get_redirect_within_the_service_only(client, fake):
+    fake.reply("GET", "/tap/async/abc", 302, headers={"Location": "/tap/async/abc/"})
+    fake.reply("GET", "/tap/async/abc/", body=job_xml())
+    assert client.get_job("abc").job_id == "abc123"
+    fake.reply("GET", "/tap/async/out", 302, headers={"Location": "http://example.org/steal"})
+    with pytest.raises(ServiceError) as caught:
+        client.get_job("out")
+    assert caught.value.failure is Failure.FORBIDDEN_URL
+    assert [request.path for request in fake.requests][-1] == "/tap/async/out"
+
+
+def test_it_refuses_any_url_outside_the_service(client):
+    for url in ("http://example.org/tap/async", "https://127.0.0.1/tap/async", "http://127.0.0.1:1/tap/async"):
+        with pytest.raises(ServiceError) as caught:
+            client.request("GET", url)
+        assert caught.value.failure is Failure.FORBIDDEN_URL
+    assert not client.is_own_url(client.base_url + "x/async")  # a sibling path is not below the base
+
+
+def test_it_creates_a_job_and_takes_the_id_from_location(client, fake):
+    fake.reply("POST", "/tap/async", 303, headers={"Location": "http://elsewhere:8080/__system__/tap/run/async/k1_z"})
+    job_id = client.create_job({"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": "SELECT 1"})
+    assert job_id == "k1_z"
+    assert fake.requests[0].form["QUERY"] == ["SELECT 1"]
+    assert len(fake.requests) == 1  # the Location (another host) was not followed
+
+
+def test_it_accepts_a_creation_answered_with_the_job_itself(client, fake):
+    fake.reply("POST", "/tap/async", 200, job_xml(job_id="fromdoc"))
+    assert client.create_job({"QUERY": "SELECT 1"}) == "fromdoc"
+
+
+def test_it_starts_jobs_through_phase_and_does_not_follow_the_redirect(client, fake):
+    fake.reply("POST", "/tap/async/abc/phase", 303, headers={"Location": "http://127.0.0.1:1/x"})
+    client.run("abc")
+    (request,) = fake.requests
+    assert (request.method, request.path, request.form) == ("POST", "/tap/async/abc/phase", {"PHASE": ["RUN"]})
+
+
+@pytest.mark.parametrize(
+    ("call", "path", "form"),
+    [
+        (lambda c: c.abort("abc"), "/tap/async/abc/phase", {"PHASE": ["ABORT"]}),
+        (
+            lambda c: c.set_execution_duration("abc", 60),
+            "/tap/async/abc/executionduration",
+            {"EXECUTIONDURATION": ["60"]},
+        ),
+        (
+            lambda c: c.set_destruction("abc", "2030-01-01T00:00:00Z"),
+            "/tap/async/abc/destruction",
+            {"DESTRUCTION": ["2030-01-01T00:00:00Z"]},
+        ),
+    ],
+)
+def test_it_posts_each_change_to_its_sub_resource(client, fake, call, path, form):
+    fake.reply("POST", path, 303, headers={"Location": f"{fake.url}/tap/async/abc"})
+    call(client)
+    assert (fake.requests[0].path, fake.requests[0].form) == (path, form)
+
+
+def test_it_deletes_with_http_delete_and_never_follows(client, fake):
+    fake.reply("DELETE", "/tap/async/abc", 303, headers={"Location": f"{fake.url}/tap/async"})
+    client.delete("abc")
+    assert [(request.method, request.path) for request in fake.requests] == [("DELETE", "/tap/async/abc")]
+
+
+def test_it_takes_a_dali_error_with_200_as_a_refusal(client, fake):
+    fake.reply("POST", "/tap/async/abc/phase", 200, DALI_ERROR.format("Field phase: Bad phase: FOO"))
+    with pytest.raises(ServiceError) as caught:
+        client.abort("abc")
+    assert caught.value.failure is Failure.REFUSED
+    assert caught.value.detail == "Field phase: Bad phase: FOO"
+
+
+def test_it_lists_jobs_with_repeated_phase_filters(client, fake):
+    fake.reply(
+        "GET",
+        "/tap/async",
+        body='<uws:jobs xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" xmlns:xlink="http://www.w3.org/1999/xlink">'
+        '<uws:jobref id="a" xlink:href="x"><uws:phase>QUEUED</uws:phase></uws:jobref></uws:jobs>',
+    )
+    listing = client.list_jobs(phases=["QUEUED", "EXECUTING"], after="2026-01-01T00:00:00Z", last=5)
+    assert [ref.id for ref in listing.jobs] == ["a"]
+    assert fake.requests[0].query == {
+        "PHASE": ["QUEUED", "EXECUTING"],
+        "AFTER": ["2026-01-01T00:00:00Z"],
+        "LAST": ["5"],
+    }
+
+
+def test_it_refuses_a_document_over_the_size_limit(client, fake, monkeypatch):
+    monkeypatch.setattr("jobs.uws.client.MAX_DOCUMENT_BYTES", 1000)
+    fake.reply("GET", "/tap/async/big", body=job_xml(query="x" * 5000))
+    with pytest.raises(ServiceError) as caught:
+        client.get_job("big")
+    assert caught.value.failure is Failure.BAD_RESPONSE
+    assert "larger than" in caught.value.message
+
+
+def test_it_streams_a_result_with_its_type_and_length(client, fake):
+    fake.reply("GET", "/tap/async/abc/results/result", body="a,b\n1,2\n", headers={"Content-Type": "text/csv"})
+    opened = client.open_result("abc", "result")
+    assert isinstance(opened, ResultStream)
+    assert (opened.content_type, opened.content_length) == ("text/csv", 8)
+    assert b"".join(opened.chunks()) == b"a,b\n1,2\n"
+
+
+def test_it_names_a_result_on_another_host_instead_of_fetching_it(client, fake):
+    signed = "https://storage.example.org/bucket/r.fits?X-Signature=abc"
+    fake.reply("GET", "/tap/async/abc/results/result", 303, headers={"Location": signed})
+    assert client.open_result("abc", "result") == ExternalResult(signed)
+    assert len(fake.requests) == 1
+
+
+def test_it_reads_the_error_document(client, fake):
+    fake.reply("GET", "/tap/async/abc/error", body=DALI_ERROR.format("Query timed out"))
+    document = client.get_error("abc")
+    assert document.message == "Query timed out"
