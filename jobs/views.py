@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.contrib import messages
@@ -283,6 +283,7 @@ def _perform(
 ) -> HttpResponse:
     """Send one operation to the service, then show what it kept (servers clamp values)."""
     client = service.client()
+    sent_at = datetime.now(UTC)
     try:
         if action == phases.RUN:
             client.run(job_id)
@@ -309,15 +310,20 @@ def _perform(
         job = client.get_job(job_id)
     except ServiceError as error:
         return _upstream_error(request, service, error, job_id)
-    messages.success(request, _outcome(action, value, job, created))
+    messages.success(request, _outcome(action, value, job, created, sent_at))
     return redirect("job_detail", slug=service.slug, job_id=job_id)
 
 
-def _outcome(action: str, value, job: Job, created: bool) -> str:
-    """One sentence on what the service did, from the job as it is now."""
+def _outcome(action: str, value, job: Job, created: bool, sent_at: datetime) -> str:
+    """One sentence on what the service did, from the job as it is now.
+
+    Services answer a RUN or ABORT they ignore with the same 303 as one they obey
+    (DaCHS does, for a job that has ended), so the job itself is the only witness.
+    """
+    ended_before = job.is_final and job.end_time is not None and job.end_time < sent_at - timedelta(seconds=1)
     prefix = f"Job {job.job_id} created and started" if created else "Run requested"
     if action == phases.RUN:
-        if job.phase in ("PENDING", "HELD"):
+        if job.phase in ("PENDING", "HELD") or ended_before:
             return f"{prefix}, but the service left the job {job.phase}."
         return f"{prefix}: the job is now {job.phase}."
     if action == phases.ABORT:

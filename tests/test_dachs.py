@@ -1,0 +1,197 @@
+"""Every operation through the portal against a real GAVO DaCHS on loopback.
+
+`make test` starts it (scripts/dachs.sh); the `dachs` service of tests/services.toml
+points at it. The data: portaltest.objects (500 known rows) and portaltest.slow,
+which takes about one second per row.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from django.test import Client
+
+from jobs.services import configured_services
+from jobs.uws.client import Failure, ServiceError
+
+pytestmark = pytest.mark.dachs
+
+TAP = "http://127.0.0.1:8080/tap"
+FAST_QUERY = "SELECT TOP 5 id, name, ra, dec, mag, note FROM portaltest.objects ORDER BY id"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _dachs_is_up():
+    try:
+        answer = requests.get(f"{TAP}/availability", timeout=5)
+    except requests.RequestException as exc:
+        pytest.fail(f"DaCHS does not answer at {TAP} ({exc}); start it with `bash scripts/dachs.sh start`")
+    assert answer.status_code == 200
+
+
+@pytest.fixture
+def client() -> Client:
+    return Client()
+
+
+@pytest.fixture
+def uws():
+    return configured_services()["dachs"].client()
+
+
+def create(client: Client, query: str, run: bool, **extra) -> str:
+    data = {"query": query, "format": "votable", **extra}
+    if run:
+        data["run"] = "on"
+    response = client.post("/dachs/async", data)
+    assert response.status_code == 302, response.content[:2000]
+    location = response["Location"]
+    assert location.startswith("/dachs/async/")
+    return location.rsplit("/", 1)[-1]
+
+
+def wait_for(uws, job_id: str, phases: set[str], timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        phase = uws.get_job(job_id).phase
+        if phase in phases or time.monotonic() > deadline:
+            return phase
+        time.sleep(0.3)
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_a_created_job_waits_pending_and_its_page_shows_it(client):
+    job_id = create(client, FAST_QUERY, run=False)
+    response = client.get(f"/dachs/async/{job_id}")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<span class="phase">PENDING</span>' in page
+    assert "SELECT TOP 5 id, name, ra, dec, mag, note FROM portaltest.objects ORDER BY id" in page
+    assert "3600 s" in page  # DaCHS's default execution duration
+
+
+def test_the_status_form_of_the_start_page_reaches_the_job(client):
+    job_id = create(client, FAST_QUERY, run=False)
+    response = client.get("/go", {"service": "dachs", "op": "status", "job_id": job_id}, follow=True)
+    assert response.redirect_chain == [(f"/dachs/async/{job_id}", 302)]
+    assert job_id.encode() in response.content
+
+
+def test_execution_duration_and_destruction_show_what_dachs_kept(client, uws):
+    job_id = create(client, FAST_QUERY, run=False)
+    response = client.post(f"/dachs/async/{job_id}", {"EXECUTIONDURATION": "120"}, follow=True)
+    assert "Execution duration set to 120 s." in messages_of(response)
+    assert uws.get_job(job_id).execution_duration == 120
+
+    when = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    response = client.post(
+        "/go", {"service": "dachs", "op": "destruction", "job_id": job_id, "destruction": when.isoformat()}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == f"/dachs/async/{job_id}"
+    assert f"Destruction set to {when:%Y-%m-%dT%H:%M:%SZ}." in messages_of(response)
+    assert uws.get_job(job_id).destruction == when
+
+
+def test_a_run_job_completes_and_its_result_streams_through(client, uws):
+    job_id = create(client, FAST_QUERY, run=True)
+    assert wait_for(uws, job_id, {"COMPLETED", "ERROR"}) == "COMPLETED"
+    page = client.get(f"/dachs/async/{job_id}").content.decode()
+    assert f'href="/dachs/async/{job_id}/results/result"' in page
+
+    response = client.get(f"/dachs/async/{job_id}/results/result")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/x-votable+xml")
+    assert response["Content-Disposition"] == f'attachment; filename="{job_id}-result.vot"'
+    body = b"".join(response.streaming_content)
+    assert b"<VOTABLE" in body and b'name="QUERY_STATUS" value="OK"' in body
+    assert body == requests.get(f"{TAP}/async/{job_id}/results/result", timeout=10).content
+
+
+def test_the_run_form_runs_a_pending_job(client, uws):
+    job_id = create(client, FAST_QUERY, run=False)
+    response = client.post("/go", {"service": "dachs", "op": "run", "job_id": job_id}, follow=True)
+    assert response.redirect_chain[-1][0] == f"/dachs/async/{job_id}"
+    assert any(message.startswith("Run requested: the job is now") for message in messages_of(response))
+    assert wait_for(uws, job_id, {"COMPLETED", "ERROR"}) == "COMPLETED"
+
+
+def test_running_an_ended_job_says_dachs_ignored_it(client, uws):
+    job_id = create(client, FAST_QUERY, run=True)
+    assert wait_for(uws, job_id, {"COMPLETED"}) == "COMPLETED"
+    time.sleep(1.1)
+    response = client.post(f"/dachs/async/{job_id}", {"PHASE": "RUN"}, follow=True)
+    assert "Run requested, but the service left the job COMPLETED." in messages_of(response)
+
+
+def test_a_bad_query_ends_in_error_and_its_message_is_shown(client, uws):
+    job_id = create(client, "SELECT FROM WHERE nonsense", run=True)
+    assert wait_for(uws, job_id, {"ERROR", "COMPLETED"}) == "ERROR"
+    page = client.get(f"/dachs/async/{job_id}").content.decode()
+    assert "Could not parse your query" in page
+    error_page = client.get(f"/dachs/async/{job_id}/error")
+    assert error_page.status_code == 200
+    assert "Could not parse your query" in error_page.content.decode()
+
+
+def test_a_slow_job_can_be_aborted_while_executing(client, uws):
+    job_id = create(client, "SELECT TOP 60 * FROM portaltest.slow", run=True)
+    assert wait_for(uws, job_id, {"EXECUTING", "COMPLETED", "ERROR"}) == "EXECUTING"
+    page = client.get(f"/dachs/async/{job_id}").content.decode()
+    assert 'value="ABORT"' in page
+    response = client.post(f"/dachs/async/{job_id}", {"PHASE": "ABORT"}, follow=True)
+    assert "Job aborted." in messages_of(response)
+    assert uws.get_job(job_id).phase == "ABORTED"
+
+
+def test_the_abort_form_of_the_start_page_aborts_a_pending_job(client, uws):
+    job_id = create(client, FAST_QUERY, run=False)
+    response = client.post("/go", {"service": "dachs", "op": "abort", "job_id": job_id}, follow=True)
+    assert "Job aborted." in messages_of(response)
+
+
+def test_delete_removes_the_job_and_lands_on_the_list(client, uws):
+    job_id = create(client, FAST_QUERY, run=False)
+    response = client.post("/go", {"service": "dachs", "op": "delete", "job_id": job_id}, follow=True)
+    assert response.redirect_chain[-1][0] == "/dachs/async"
+    assert f"Job {job_id} deleted." in messages_of(response)
+    with pytest.raises(ServiceError) as caught:
+        uws.get_job(job_id)
+    assert caught.value.failure is Failure.NOT_FOUND
+    assert client.get(f"/dachs/async/{job_id}").status_code == 404
+
+
+def test_an_unknown_job_is_a_404_page(client):
+    response = client.get("/dachs/async/nosuchjob")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "nosuchjob" in page and "Local DaCHS" in page
+    assert "could not be located" in page
+
+
+def test_the_job_list_filters_by_phase_and_last(client, uws):
+    done = create(client, FAST_QUERY, run=True)
+    pending = create(client, FAST_QUERY, run=False)
+    assert wait_for(uws, done, {"COMPLETED"}) == "COMPLETED"
+
+    completed = client.get("/dachs/async", {"PHASE": "COMPLETED"}).content.decode()
+    assert done in completed and pending not in completed
+    both = client.get("/dachs/async", {"PHASE": ["COMPLETED", "PENDING"]}).content.decode()
+    assert done in both and pending in both
+    last = client.get("/dachs/async", {"LAST": "1"}).content.decode()
+    assert pending in last and done not in last
+    future = client.get("/dachs/async", {"AFTER": (datetime.now(UTC) + timedelta(hours=1)).isoformat()})
+    assert future.status_code == 200
+    assert pending not in future.content.decode()
+
+
+def test_a_result_that_does_not_exist_yet_is_a_404_page(client, uws):
+    job_id = create(client, FAST_QUERY, run=False)
+    response = client.get(f"/dachs/async/{job_id}/results/result")
+    assert response.status_code == 404
+    assert "is PENDING and lists no results" in response.content.decode()
