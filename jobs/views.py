@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -10,7 +11,6 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
 
 from . import phases
 from .forms import (
@@ -24,7 +24,7 @@ from .forms import (
 )
 from .services import Service, configured_services
 from .uws.client import ExternalResult, Failure, ServiceError, UWSClient
-from .uws.model import Job
+from .uws.model import Job, JobRef
 
 JOBS_PER_PAGE = 50
 # The seven job-id forms of the start page, in the order of ESO's page: (op, label, method).
@@ -61,6 +61,23 @@ FAILURE_TITLE = {
 
 
 # -- helpers -----------------------------------------------------------------------
+
+
+def allow(*methods: str):
+    """Like Django's require_http_methods, but the refusal is a page, not a blank 405."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method not in methods:
+                response = render(request, "405.html", {"method": request.method, "allowed": methods}, status=405)
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def _find_service_or_404(slug: str) -> Service:
@@ -105,6 +122,7 @@ def _home_page(request: HttpRequest, service: Service, operation_form=None, new_
 # -- pages -------------------------------------------------------------------------
 
 
+@allow("GET")
 def home(request: HttpRequest) -> HttpResponse:
     services = configured_services()
     chosen = request.GET.get("service")
@@ -112,11 +130,12 @@ def home(request: HttpRequest) -> HttpResponse:
     return _home_page(request, service or next(iter(services.values())))
 
 
+@allow("GET")
 def service_home(request: HttpRequest, slug: str) -> HttpResponse:
     return _home_page(request, _find_service_or_404(slug))
 
 
-@require_http_methods(["GET", "POST"])
+@allow("GET", "POST")
 def job_operation(request: HttpRequest) -> HttpResponse:
     """The start page's job-id forms: each ends at the job's own URL."""
     services = configured_services()
@@ -143,7 +162,7 @@ def job_operation(request: HttpRequest) -> HttpResponse:
     return _perform(request, service, job_id, op, value)
 
 
-@require_http_methods(["GET", "POST"])
+@allow("GET", "POST")
 def job_list(request: HttpRequest, slug: str) -> HttpResponse:
     service = _find_service_or_404(slug)
     if request.method == "POST":
@@ -168,7 +187,7 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
     query.pop("page", None)
     context.update(
         {
-            "jobs": [(ref, ID_RE.fullmatch(ref.id) is not None) for ref in shown],
+            "jobs": [(ref, _job_id_of(ref)) for ref in shown],
             "total": len(jobs),
             "page": page,
             "pages": pages,
@@ -176,6 +195,19 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
         }
     )
     return render(request, "jobs/job_list.html", context)
+
+
+def _job_id_of(ref: JobRef) -> str | None:
+    """The id to link a list entry by, or None if it cannot be linked.
+
+    Some services' jobref ids are not job ids (CosmoSim's are table names): the last
+    segment of the href, when there is one, is the job's own (UWS-NOTES §4.8).
+    """
+    if ref.href:
+        segment = urlsplit(ref.href).path.rstrip("/").rsplit("/", 1)[-1]
+        if ID_RE.fullmatch(segment):
+            return segment
+    return ref.id if ID_RE.fullmatch(ref.id) else None
 
 
 def _create_job(request: HttpRequest, service: Service) -> HttpResponse:
@@ -201,7 +233,7 @@ def _create_job(request: HttpRequest, service: Service) -> HttpResponse:
     return _perform(request, service, job_id, phases.RUN, None, created=True)
 
 
-@require_http_methods(["GET", "POST"])
+@allow("GET", "POST")
 def job_detail(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
     service = _find_service_or_404(slug)
     if request.method == "POST":
@@ -370,6 +402,7 @@ def _after_delete(request: HttpRequest, service: Service, job_id: str) -> HttpRe
 # -- results and errors ---------------------------------------------------------------
 
 
+@allow("GET")
 def job_error(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
     service = _find_service_or_404(slug)
     try:
@@ -401,6 +434,7 @@ def _file_name(job_id: str, result_id: str, content_type: str) -> str:
     return f"{job_id}-{stem}"
 
 
+@allow("GET")
 def job_result(request: HttpRequest, slug: str, job_id: str, result_id: str) -> HttpResponse:
     """Stream one result through, or send the browser to the other host that holds it."""
     service = _find_service_or_404(slug)
@@ -443,3 +477,7 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return render(request, "500.html", status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "403_csrf.html", status=403)

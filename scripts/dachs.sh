@@ -32,7 +32,7 @@ show_logs() {
 	for f in /var/gavo/logs/*; do
 		[[ -f $f && -s $f ]] || continue
 		printf '\n----- tail of %s -----\n' "$f"
-		tail -n 30 "$f"
+		tail -n 20 "$f"
 	done
 	f=/var/log/postgresql/postgresql-$PG_VERSION-main.log
 	[[ -s $f ]] && { printf '\n----- tail of %s -----\n' "$f"; tail -n 15 "$f"; }
@@ -46,7 +46,7 @@ die() {
 }
 
 http_code() {   # http_code URL -> status code ("000" when nothing answers)
-	curl -s -o /dev/null -w '%{http_code}' --noproxy '*' --max-time 5 "$1" 2>/dev/null || true
+	curl -s -o /dev/null -w '%{http_code}' --noproxy '*' --max-time 3 "$1" 2>/dev/null || true
 }
 
 as_dachsroot() {   # DaCHS admin commands; cwd / because dachsroot cannot read /root
@@ -135,14 +135,14 @@ install_dachs() {
 	patch_pgsphere
 	ensure_cluster
 	if ! pkg_ok gavodachs2-server; then
-		if dpkg-query -W gavodachs2-server >/dev/null 2>&1 &&
-			[[ $(dpkg-query -W -f='${db:Status-Status}' gavodachs2-server) != not-installed ]]; then
-			# unpacked but postinst failed earlier (cluster down or unpatched pgsphere)
+		case $(dpkg-query -W -f='${db:Status-Status}' gavodachs2-server 2>/dev/null || true) in
+		unpacked | half-configured | triggers-*)
+			# its postinst failed earlier (cluster down or unpatched pgsphere)
 			log "finishing the interrupted gavodachs2-server configuration"
 			dpkg --configure -a || true
-		else
-			apt_install gavodachs2-server || true
-		fi
+			;;
+		*) apt_install gavodachs2-server || true ;;
+		esac
 		# its postinst may fail (e.g. `dachs init` before the patch); once more
 		pkg_ok gavodachs2-server || { log "re-running dpkg --configure -a"; dpkg --configure -a || true; }
 		pkg_ok gavodachs2-server || die "gavodachs2-server is not configured (see the dpkg output above)"
@@ -222,7 +222,7 @@ sync_count() {   # rows in portaltest.objects as the TAP sync endpoint sees them
 }
 
 start_server() {
-	local up=0 pid i
+	local up=0 pid i t
 	[[ $(http_code "$BASE_URL/tap/availability") == 200 ]] && up=1
 	if ((up && (CONFIG_CHANGED || IMPORTED))); then
 		# gavo.rc is only read at start-up; after a re-import the cached RD
@@ -236,15 +236,19 @@ start_server() {
 	pid=$(server_pid)
 	if [[ -n $pid ]]; then
 		log "DaCHS (pid $pid) is running but does not answer yet; waiting"
-		for i in $(seq 30); do
+		t=$((SECONDS + 15))
+		while ((SECONDS < t)); do
 			[[ $(http_code "$BASE_URL/tap/availability") == 200 ]] && return 0
 			[[ -n $(server_pid) ]] || break
 			sleep 0.5
 		done
 		if [[ -n $(server_pid) ]]; then
-			log "stopping the unresponsive DaCHS (pid $pid)"
-			"${CLEAN_ENV[@]}" dachs serve stop || kill "$pid" 2>/dev/null || true
-			sleep 1
+			# `dachs serve stop` would wait minutes for a hung server
+			log "killing the unresponsive DaCHS (pid $pid)"
+			kill -TERM "$pid" 2>/dev/null || true
+			for i in $(seq 10); do [[ -n $(server_pid) ]] || break; sleep 0.5; done
+			[[ -z $(server_pid) ]] || kill -KILL "$pid" 2>/dev/null || true
+			sleep 0.5
 		fi
 	fi
 	rm -f /var/gavo/state/web.pid   # stale after a crash or a killed chroot
@@ -253,9 +257,15 @@ start_server() {
 }
 
 wait_ready() {
-	local deadline=$((SECONDS + WAIT_SECS)) n=
+	local deadline=$((SECONDS + WAIT_SECS)) n= gone=0
 	until [[ $(http_code "$BASE_URL/tap/availability") == 200 ]]; do
 		((SECONDS < deadline)) || die "$BASE_URL/tap/availability did not answer 200 within ${WAIT_SECS}s"
+		# the daemon exits at once e.g. when port 8080 is taken (server.stderr)
+		if [[ -z $(server_pid) ]]; then
+			((++gone < 10)) || die "the DaCHS server is not running"
+		else
+			gone=0
+		fi
 		sleep 0.5
 	done
 	until n=$(sync_count) && [[ $n == 500 ]]; do

@@ -433,3 +433,33 @@ def test_error_document_is_shown(client, fake):
 def test_an_empty_error_document_is_said_to_be_empty(client, fake):
     fake.route("GET", "/tap/async/abc/error", lambda request: Reply(200, b"", {"Content-Type": "text/plain"}))
     assert "no error document" in text(client.get("/fake/async/abc/error"))
+
+
+def test_job_list_links_by_the_href_when_the_jobref_id_is_not_the_job_id(client, fake):
+    fake.reply(
+        "GET",
+        "/tap/async",
+        body='<uws:jobs xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" xmlns:xlink="http://www.w3.org/1999/xlink">'
+        '<uws:jobref id="2014-06-03T15:33:29:4235" xlink:href="https://h/uws/query/335912448787925">'
+        "<uws:phase>COMPLETED</uws:phase></uws:jobref>"
+        '<uws:jobref id="bad id"><uws:phase>ERROR</uws:phase></uws:jobref></uws:jobs>',
+    )
+    page = text(client.get("/fake/async"))
+    assert 'href="/fake/async/335912448787925"' in page
+    assert "(2014-06-03T15:33:29:4235)" in page
+    assert "<code>bad id</code>" in page and 'href="/fake/async/bad' not in page
+
+
+def test_other_methods_get_a_page_that_says_so(client, fake):
+    response = client.put("/fake/async/abc")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, POST"
+    assert "does not take PUT" in text(response)
+    assert fake.requests == []
+
+
+def test_a_form_without_its_csrf_token_is_refused_with_a_page(fake):
+    response = Client(enforce_csrf_checks=True).post("/fake/async/abc", {"PHASE": "RUN"})
+    assert response.status_code == 403
+    assert "Nothing was sent to the service." in text(response)
+    assert fake.requests == []
