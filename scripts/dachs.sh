@@ -53,8 +53,8 @@ as_dachsroot() {   # DaCHS admin commands; cwd / because dachsroot cannot read /
 	(cd / && runuser -u dachsroot -- "${CLEAN_ENV[@]}" "$@")
 }
 
-psql_gavo() {
-	(cd / && runuser -u postgres -- psql -X -q -d gavo -tA -c "$1")
+psql_gavo() {   # clean env: a caller's PGHOST/PGPORT/PGDATABASE must not leak in
+	(cd / && runuser -u postgres -- "${CLEAN_ENV[@]}" psql -X -q -d gavo -tA -c "$1")
 }
 
 # ---------------------------------------------------------------------------

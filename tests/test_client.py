@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobs.uws.client import USER_AGENT, ExternalResult, Failure, ResultStream, ServiceError, UWSClient
-from tests.fakeuws import job_xml
+from tests.fakeuws import Reply, job_xml
 
 DALI_ERROR = (
     '<VOTABLE xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE type="results">'
@@ -152,20 +152,34 @@ def test_it_takes_a_dali_error_with_200_as_a_refusal(client, fake):
     assert caught.value.detail == "Field phase: Bad phase: FOO"
 
 
-def test_it_lists_jobs_with_repeated_phase_filters(client, fake):
-    fake.reply(
+def test_it_asks_for_each_phase_and_merges_the_lists(client, fake):
+    fake.route(
         "GET",
         "/tap/async",
-        body='<uws:jobs xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" xmlns:xlink="http://www.w3.org/1999/xlink">'
-        '<uws:jobref id="a" xlink:href="x"><uws:phase>QUEUED</uws:phase></uws:jobref></uws:jobs>',
+        lambda request: Reply(
+            body=(
+                '<uws:jobs xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" xmlns:xlink="http://www.w3.org/1999/xlink">'
+                f'<uws:jobref id="{request.query["PHASE"][0].lower()}"><uws:phase>{request.query["PHASE"][0]}'
+                "</uws:phase></uws:jobref></uws:jobs>"
+            ).encode()
+        ),
     )
     listing = client.list_jobs(phases=["QUEUED", "EXECUTING"], after="2026-01-01T00:00:00Z", last=5)
-    assert [ref.id for ref in listing.jobs] == ["a"]
-    assert fake.requests[0].query == {
-        "PHASE": ["QUEUED", "EXECUTING"],
-        "AFTER": ["2026-01-01T00:00:00Z"],
-        "LAST": ["5"],
-    }
+    assert [ref.id for ref in listing.jobs] == ["queued", "executing"]
+    assert [request.query for request in fake.requests] == [
+        {"PHASE": ["QUEUED"], "AFTER": ["2026-01-01T00:00:00Z"], "LAST": ["5"]},
+        {"PHASE": ["EXECUTING"], "AFTER": ["2026-01-01T00:00:00Z"], "LAST": ["5"]},
+    ]
+
+
+def test_it_applies_the_filters_a_uws_1_0_server_ignores(client, fake):
+    refs = "".join(
+        f'<jobref id="j{n}"><phase>{phase}</phase><creationTime>2026-01-0{n}T00:00:00Z</creationTime></jobref>'
+        for n, phase in [(1, "COMPLETED"), (2, "ERROR"), (3, "COMPLETED"), (4, "COMPLETED")]
+    )
+    fake.reply("GET", "/tap/async", body=f'<jobs xmlns="http://www.ivoa.net/xml/UWS/v1.0">{refs}</jobs>')
+    listing = client.list_jobs(phases=["COMPLETED"], after="2026-01-01T12:00:00Z", last=1)
+    assert [ref.id for ref in listing.jobs] == ["j4"]
 
 
 def test_it_refuses_a_document_over_the_size_limit(client, fake, monkeypatch):

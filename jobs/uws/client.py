@@ -11,12 +11,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
-from .model import ErrorDocument, Job, JobList
-from .parse import UWSParseError, dali_error_message, error_document, parse_job, parse_job_list
+from .model import ErrorDocument, Job, JobList, JobRef
+from .parse import UWSParseError, dali_error_message, error_document, parse_job, parse_job_list, parse_time
 
 USER_AGENT = "tap-job-portal/1.0 (UWS client; +https://www.ivoa.net/documents/UWS/)"
 # UWS 1.1 §2.2: job resources are XML, single values text/plain.
@@ -265,13 +266,35 @@ class UWSClient:
         return self._parse(parse_job, self._document(url, job_id=job_id), url)
 
     def list_jobs(self, *, phases: Sequence[str] = (), after: str | None = None, last: int | None = None) -> JobList:
-        """The job list with the UWS 1.1 §2.2.2.1 filters; 1.0 servers ignore them."""
-        params: list[tuple[str, str]] = [("PHASE", phase) for phase in phases]
+        """The job list with the UWS 1.1 §2.2.2.1 filters, applied here too.
+
+        A repeated PHASE is a union in the standard, but DaCHS 2.7 honours only the
+        last one, so each phase is asked for on its own. UWS 1.0 servers ignore the
+        filters altogether (UWS-NOTES §4.8): what comes back is filtered again.
+        """
+        common: list[tuple[str, str]] = []
         if after:
-            params.append(("AFTER", after))
+            common.append(("AFTER", after))
         if last is not None:
-            params.append(("LAST", str(last)))
-        return self._parse(parse_job_list, self._document(self.async_url, params=params or None), self.async_url)
+            common.append(("LAST", str(last)))
+        queries = [[("PHASE", phase), *common] for phase in dict.fromkeys(phases)] or [common]
+        version = "1.0"
+        found: dict[str, JobRef] = {}
+        for query in queries:
+            listing = self._parse(parse_job_list, self._document(self.async_url, params=query or None), self.async_url)
+            version = listing.version
+            for ref in listing.jobs:
+                found.setdefault(ref.id, ref)
+        jobs = list(found.values())
+        if phases:
+            jobs = [ref for ref in jobs if ref.phase in phases]
+        after_time = parse_time(after)
+        if after_time:
+            jobs = [ref for ref in jobs if ref.creation_time is None or ref.creation_time > after_time]
+        if last is not None and len(jobs) > last:
+            oldest = datetime.min.replace(tzinfo=UTC)
+            jobs = sorted(jobs, key=lambda ref: ref.creation_time or oldest, reverse=True)[:last]
+        return JobList(jobs=tuple(jobs), version=version)
 
     def create_job(self, parameters: Mapping[str, str]) -> str:
         """Create a job (TAP 1.1 §3.3) and return its id; it is not started."""

@@ -1,0 +1,171 @@
+"""Parse the VOSI availability and TAP capabilities documents: bytes in, plain data out.
+
+VOSI 1.1 §3.3 (availability) and §3.2 with TAPRegExt 1.0 (capabilities). As in
+`parse.py`, elements are matched by local name: TAPRegExt children are
+unqualified (DaCHS), some servers put them in a default namespace, and the
+prefixes differ from server to server. Anything missing is unknown, not an error.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from lxml import etree
+
+from .parse import UWSParseError, _attribute, _child, _children, _int, _local, _parse_xml, _text, parse_time
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether the service says it is up; every field may be unknown (None)."""
+
+    available: bool | None
+    up_since: datetime | None
+    down_at: datetime | None
+    back_at: datetime | None
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """A result format: its MIME type and the short FORMAT values that also select it."""
+
+    mime: str
+    aliases: tuple[str, ...]
+    description: str | None
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A TAPRegExt limit; `unit` is "row" or "byte" for data limits, None for seconds."""
+
+    default: int | None
+    hard: int | None
+    unit: str | None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the TAP capability promises: formats, limits and query languages."""
+
+    output_formats: tuple[OutputFormat, ...]
+    execution_duration: Limit
+    retention_period: Limit
+    output_limit: Limit
+    upload_limit: Limit
+    languages: tuple[str, ...]
+
+    def format_choices(self) -> list[tuple[str, str]]:
+        """(FORMAT value, label) pairs for a <select>, one per distinct value.
+
+        The value is the first alias no other format also claims, else the MIME
+        type: DaCHS lists `text/xml` as an alias of four VOTable variants, so
+        sending it would not get the variant the user picked.
+        """
+        claims = Counter(alias for output in self.output_formats for alias in set(output.aliases))
+        choices: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for output in self.output_formats:
+            value = next((alias for alias in output.aliases if claims[alias] == 1), output.mime)
+            if value in seen:
+                continue
+            seen.add(value)
+            label = f"{output.description} — {output.mime}" if output.description else output.mime
+            choices.append((value, label))
+        return choices
+
+
+_NO_LIMIT = Limit(default=None, hard=None, unit=None)
+_TAP_STANDARD_ID = "ivo://ivoa.net/std/tap"
+
+
+def parse_availability(data: bytes) -> Availability:
+    """Parse a VOSI `availability` document (VOSI 1.0 or 1.1)."""
+    root = _parse_xml(data)
+    if _local(root.tag) != "availability":
+        raise UWSParseError(f"expected a VOSI availability document, got <{_local(root.tag) or '?'}>")
+    available = (_text(_child(root, "available")) or "").lower()
+    return Availability(
+        # xs:boolean allows 1 and 0 as well as true and false.
+        available={"true": True, "1": True, "false": False, "0": False}.get(available),
+        up_since=parse_time(_text(_child(root, "upSince"))),
+        down_at=parse_time(_text(_child(root, "downAt"))),
+        back_at=parse_time(_text(_child(root, "backAt"))),
+        notes=tuple(note for note in map(_text, _children(root, "note")) if note),
+    )
+
+
+def parse_capabilities(data: bytes) -> Capabilities:
+    """Parse a VOSI `capabilities` document and read its TAP capability.
+
+    A document without a TAP capability gives empty capabilities: the service
+    answered, it just promises nothing we can show.
+    """
+    root = _parse_xml(data)
+    if _local(root.tag) != "capabilities":
+        raise UWSParseError(f"expected a VOSI capabilities document, got <{_local(root.tag) or '?'}>")
+    tap = next((capability for capability in _children(root, "capability") if _is_tap(capability)), None)
+    if tap is None:
+        return Capabilities((), _NO_LIMIT, _NO_LIMIT, _NO_LIMIT, _NO_LIMIT, ())
+    return Capabilities(
+        output_formats=tuple(
+            output for output in map(_output_format, _children(tap, "outputFormat")) if output is not None
+        ),
+        execution_duration=_limit(_child(tap, "executionDuration"), has_unit=False),
+        retention_period=_limit(_child(tap, "retentionPeriod"), has_unit=False),
+        output_limit=_limit(_child(tap, "outputLimit"), has_unit=True),
+        upload_limit=_limit(_child(tap, "uploadLimit"), has_unit=True),
+        languages=tuple(name for language in _children(tap, "language") for name in _language_names(language)),
+    )
+
+
+def _is_tap(capability: etree._Element) -> bool:
+    # A capabilities document also lists the VOSI endpoints (DaCHS) and may list
+    # auxiliary TAP capabilities (`#aux`): only the TAP one itself counts.
+    standard_id = (_attribute(capability, "standardID") or "").lower()
+    xsi_type = _attribute(capability, "type") or ""
+    return standard_id == _TAP_STANDARD_ID or xsi_type.rsplit(":", 1)[-1].endswith("TableAccess")
+
+
+def _output_format(element: etree._Element) -> OutputFormat | None:
+    mime = _text(_child(element, "mime"))
+    if mime is None:
+        return None  # nothing to send as FORMAT
+    return OutputFormat(
+        mime=mime,
+        aliases=tuple(alias for alias in map(_text, _children(element, "alias")) if alias),
+        description=_text(_child(element, "description")),
+    )
+
+
+def _limit(element: etree._Element | None, *, has_unit: bool) -> Limit:
+    if element is None:
+        return _NO_LIMIT
+    default, default_unit = _bound(_child(element, "default"))
+    hard, hard_unit = _bound(_child(element, "hard"))
+    if not has_unit:
+        return Limit(default=default, hard=hard, unit=None)
+    # In TAPRegExt default and hard are each a DataLimit with its own unit; a hard
+    # limit in bytes says nothing about a default in rows, so it is left unknown.
+    if default_unit and hard_unit and hard_unit != default_unit:
+        hard = None
+    return Limit(default=default, hard=hard, unit=default_unit or hard_unit)
+
+
+def _bound(element: etree._Element | None) -> tuple[int | None, str | None]:
+    """A limit's value and unit; a negative or unreadable value is unknown, and so is its unit."""
+    value = _int(_text(element))
+    if element is None or value is None or value < 0:
+        return None, None
+    return value, _attribute(element, "unit") or None
+
+
+def _language_names(language: etree._Element) -> list[str]:
+    """Name-version strings such as ADQL-2.0, or the bare name if no version is given."""
+    name = _text(_child(language, "name"))
+    if name is None:
+        return []
+    versions = [version for version in map(_text, _children(language, "version")) if version]
+    return [f"{name}-{version}" for version in versions] or [name]
