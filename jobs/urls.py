@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import views
+from . import remembered, views
 from .forms import ID_PATTERN
 
 SLUG = r"(?P<slug>[a-z0-9_-]+)"
@@ -9,6 +9,11 @@ JOB = rf"{SLUG}/async/(?P<job_id>{ID_PATTERN})"
 urlpatterns = [
     path("", views.home, name="home"),
     path("go", views.job_operation, name="job_operation"),
+    path("mine", remembered.my_jobs, name="my_jobs"),
+    path("mine/refresh", remembered.refresh, name="my_jobs_refresh"),
+    path("mine/add", remembered.add, name="my_jobs_add"),
+    path("mine/<int:pk>/note", remembered.note, name="my_jobs_note"),
+    path("mine/<int:pk>/forget", remembered.forget, name="my_jobs_forget"),
     re_path(rf"^{SLUG}/$", views.service_home, name="service_home"),
     re_path(rf"^{SLUG}/async$", views.job_list, name="job_list"),
     re_path(rf"^{JOB}$", views.job_detail, name="job_detail"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import mimetypes
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from django.contrib import messages
@@ -22,6 +22,7 @@ from .forms import (
     NewJobForm,
     utc_iso,
 )
+from .models import RememberedJob
 from .services import Service, configured_services
 from .uws.client import ExternalResult, Failure, ServiceError, UWSClient
 from .uws.model import Job, JobRef
@@ -227,6 +228,13 @@ def _create_job(request: HttpRequest, service: Service) -> HttpResponse:
             url=service.async_url,
         )
         return _upstream_error(request, service, error)
+    # Remembered at once: whatever happens next, the id is not lost.
+    RememberedJob.objects.get_or_create(
+        browser=request.browser_key,
+        service=service.slug,
+        job_id=job_id,
+        defaults={"phase": "PENDING", "query_start": " ".join(form.cleaned_data["query"].split())[:200]},
+    )
     if not form.cleaned_data["run"]:
         messages.success(request, f"Job {job_id} created. It waits (PENDING) until you run it.")
         return redirect("job_detail", slug=service.slug, job_id=job_id)
@@ -250,6 +258,7 @@ def job_detail(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
         job = service.client().get_job(job_id)
     except ServiceError as error:
         return _upstream_error(request, service, error, job_id)
+    RememberedJob.remember(request.browser_key, service.slug, job_id, job)
     return _job_page(request, service, job)
 
 
@@ -315,7 +324,9 @@ def _perform(
 ) -> HttpResponse:
     """Send one operation to the service, then show what it kept (servers clamp values)."""
     client = service.client()
-    sent_at = datetime.now(UTC)
+    before = None
+    if action in (phases.RUN, phases.ABORT):
+        before = "PENDING" if created else _phase_before(client, job_id)
     try:
         if action == phases.RUN:
             client.run(job_id)
@@ -342,24 +353,33 @@ def _perform(
         job = client.get_job(job_id)
     except ServiceError as error:
         return _upstream_error(request, service, error, job_id)
-    messages.success(request, _outcome(action, value, job, created, sent_at))
+    RememberedJob.remember(request.browser_key, service.slug, job_id, job)
+    messages.success(request, _outcome(action, value, job, created, before))
     return redirect("job_detail", slug=service.slug, job_id=job_id)
 
 
-def _outcome(action: str, value, job: Job, created: bool, sent_at: datetime) -> str:
-    """One sentence on what the service did, from the job as it is now.
+def _phase_before(client: UWSClient, job_id: str) -> str | None:
+    """The job's phase before a RUN or ABORT, or None if it cannot be read now.
 
     Services answer a RUN or ABORT they ignore with the same 303 as one they obey
-    (DaCHS does, for a job that has ended), so the job itself is the only witness.
+    (DaCHS does, for a job that has ended): comparing phases is the only witness.
     """
-    ended_before = job.is_final and job.end_time is not None and job.end_time < sent_at - timedelta(seconds=1)
+    try:
+        return client.get_job(job_id).phase
+    except ServiceError:
+        return None
+
+
+def _outcome(action: str, value, job: Job, created: bool, before: str | None) -> str:
+    """One sentence on what the service did, from the job as it is now."""
+    unchanged = before is not None and before == job.phase
     prefix = f"Job {job.job_id} created and started" if created else "Run requested"
     if action == phases.RUN:
-        if job.phase in ("PENDING", "HELD") or ended_before:
+        if job.phase in ("PENDING", "HELD") or unchanged:
             return f"{prefix}, but the service left the job {job.phase}."
         return f"{prefix}: the job is now {job.phase}."
     if action == phases.ABORT:
-        if job.phase == "ABORTED":
+        if job.phase == "ABORTED" and not unchanged:
             return "Job aborted."
         return f"Abort requested, but the service left the job {job.phase}."
     if action == phases.DURATION:
@@ -388,6 +408,7 @@ def _after_delete(request: HttpRequest, service: Service, job_id: str) -> HttpRe
         job = service.client().get_job(job_id)
     except ServiceError as error:
         if error.failure == Failure.NOT_FOUND:
+            RememberedJob.objects.filter(browser=request.browser_key, service=service.slug, job_id=job_id).delete()
             messages.success(request, f"Job {job_id} deleted.")
         else:
             messages.warning(request, f"The service accepted the delete of job {job_id}; it could not be checked.")

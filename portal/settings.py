@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -55,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "jobs.middleware.BrowserMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -75,11 +77,13 @@ TEMPLATES = [
     },
 ]
 
+# SQLite by default (created by `make run`); DATABASE_URL, e.g.
+# postgres://user:password@host/name, points the portal at PostgreSQL instead.
 DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": Path(os.environ.get("PORTAL_SQLITE_PATH") or BASE_DIR / "db.sqlite3"),
-    }
+    "default": dj_database_url.config(
+        default=f"sqlite:///{os.environ.get('PORTAL_SQLITE_PATH') or BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=60,
+    )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -9,6 +9,8 @@ os.environ["PORTAL_SERVICES"] = str(Path(__file__).with_name("services.toml"))
 
 from portal.settings import *  # noqa: E402,F403
 
-DATABASES["default"]["NAME"] = ":memory:"  # noqa: F405
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 # The tests do not run collectstatic, so no manifest of hashed names exists.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+STATIC_ROOT = None  # nothing collected: WhiteNoise serves from the finders
+WHITENOISE_USE_FINDERS = True

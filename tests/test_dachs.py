@@ -17,7 +17,7 @@ from django.test import Client
 from jobs.services import configured_services
 from jobs.uws.client import Failure, ServiceError
 
-pytestmark = pytest.mark.dachs
+pytestmark = [pytest.mark.dachs, pytest.mark.django_db]
 
 TAP = "http://127.0.0.1:8080/tap"
 FAST_QUERY = "SELECT TOP 5 id, name, ra, dec, mag, note FROM portaltest.objects ORDER BY id"

@@ -1,0 +1,33 @@
+"""Which browser is asking: the key under which its remembered jobs are kept."""
+
+import re
+import secrets
+
+from django.http import HttpRequest, HttpResponse
+
+COOKIE = "portal_browser"
+MAX_AGE = 5 * 365 * 24 * 3600  # remembered jobs outlive a closed browser
+_KEY = re.compile(r"[A-Za-z0-9_-]{32,64}")
+
+
+class BrowserMiddleware:
+    """Give each browser a random key in a long-lived cookie (no account needed)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.COOKIES.get(COOKIE, "")
+        is_new = not _KEY.fullmatch(key)
+        request.browser_key = secrets.token_urlsafe(32) if is_new else key
+        response = self.get_response(request)
+        if is_new or request.COOKIES.get(COOKIE) != request.browser_key:
+            response.set_cookie(
+                COOKIE,
+                request.browser_key,
+                max_age=MAX_AGE,
+                httponly=True,
+                samesite="Lax",
+                secure=request.is_secure(),
+            )
+        return response

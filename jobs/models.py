@@ -1,0 +1,49 @@
+"""What the portal keeps: the jobs each browser has created or opened."""
+
+from django.db import models
+
+from .uws.model import Job
+
+QUERY_START_LENGTH = 200
+
+
+class RememberedJob(models.Model):
+    """A job a browser has seen through the portal, so that nobody loses a job id again."""
+
+    browser = models.CharField(max_length=64, db_index=True)
+    service = models.CharField(max_length=64)  # a slug of the services file
+    job_id = models.CharField(max_length=128)
+    phase = models.CharField(max_length=32, blank=True)  # the last phase seen
+    creation_time = models.DateTimeField(null=True, blank=True)
+    query_start = models.CharField(max_length=QUERY_START_LENGTH, blank=True)
+    note = models.TextField(blank=True, max_length=2000)
+    remembered_at = models.DateTimeField(auto_now_add=True)
+    seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["browser", "service", "job_id"], name="one_entry_per_job_and_browser")
+        ]
+        ordering = ["-remembered_at"]
+
+    def __str__(self) -> str:
+        return f"{self.service}/{self.job_id}"
+
+    @classmethod
+    def remember(cls, browser: str, service: str, job_id: str, job: Job) -> "RememberedJob":
+        """Record the job as the service has it now (creating the entry the first time).
+
+        `job_id` is the id in the portal's URL, which some services' documents spell
+        differently.
+        """
+        entry, _ = cls.objects.update_or_create(
+            browser=browser,
+            service=service,
+            job_id=job_id,
+            defaults={
+                "phase": job.phase[:32],
+                "creation_time": job.creation_time,
+                "query_start": " ".join((job.query or "").split())[:QUERY_START_LENGTH],
+            },
+        )
+        return entry

@@ -1,0 +1,161 @@
+"""'My jobs': the jobs this browser has created or opened, found again without their ids."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from .forms import ID_RE
+from .models import RememberedJob
+from .services import Service, configured_services
+from .uws.client import Failure, ServiceError
+from .views import allow
+
+# A refresh asks each service about each job: bounded, newest first.
+REFRESH_LIMIT = 50
+GONE = "GONE"  # the service no longer knows the job
+
+
+class AddJobForm(forms.Form):
+    url = forms.URLField(label="Job URL (as the service gave it)", max_length=2000, assume_scheme="https")
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label="Note", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def service_and_job_of(url: str) -> tuple[Service, str] | None:
+    """The configured service and job id a full UWS job URL names, or None.
+
+    The URL must lie below a service's `<base>/async/`; DaCHS's own job URLs
+    (`/__system__/tap/run/async/<id>`) are taken when exactly one service lives on
+    that host.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    segments = [unquote(segment) for segment in parts.path.split("/") if segment]
+    for service in configured_services().values():
+        base = urlsplit(service.async_url)
+        base_segments = [segment for segment in base.path.split("/") if segment]
+        if (parts.scheme, parts.netloc.lower()) == (base.scheme, base.netloc.lower()) and segments[
+            : len(base_segments)
+        ] == base_segments:
+            rest = segments[len(base_segments) :]
+            if rest and ID_RE.fullmatch(rest[0]):
+                return service, rest[0]
+    same_host = [
+        service
+        for service in configured_services().values()
+        if urlsplit(service.url).netloc.lower() == parts.netloc.lower()
+    ]
+    if len(same_host) == 1 and "async" in segments:
+        rest = segments[segments.index("async") + 1 :]
+        if rest and ID_RE.fullmatch(rest[0]):
+            return same_host[0], rest[0]
+    return None
+
+
+@allow("GET")
+def my_jobs(request: HttpRequest) -> HttpResponse:
+    entries = RememberedJob.objects.filter(browser=request.browser_key)
+    service_filter = request.GET.get("service", "")
+    phase_filter = request.GET.get("phase", "").upper()
+    if service_filter:
+        entries = entries.filter(service=service_filter)
+    if phase_filter:
+        entries = entries.filter(phase=phase_filter)
+    services = configured_services()
+    return render(
+        request,
+        "jobs/my_jobs.html",
+        {
+            "entries": [(entry, services.get(entry.service)) for entry in entries],
+            "service_filter": service_filter,
+            "phase_filter": phase_filter,
+            "phases_seen": sorted(
+                set(RememberedJob.objects.filter(browser=request.browser_key).values_list("phase", flat=True))
+            ),
+            "add_form": AddJobForm(),
+        },
+    )
+
+
+@allow("POST")
+def refresh(request: HttpRequest) -> HttpResponse:
+    """Ask each service for the phase of this browser's newest jobs."""
+    services = configured_services()
+    entries = RememberedJob.objects.filter(browser=request.browser_key).exclude(phase=GONE)[:REFRESH_LIMIT]
+    updated, failed = 0, []
+    for entry in entries:
+        service = services.get(entry.service)
+        if service is None:
+            continue
+        try:
+            job = service.client().get_job(entry.job_id)
+        except ServiceError as error:
+            if error.failure == Failure.NOT_FOUND:
+                entry.phase = GONE
+                entry.save(update_fields=["phase", "seen_at"])
+                updated += 1
+            else:
+                failed.append(f"{entry.job_id} ({service.title}: {error.message})")
+            continue
+        RememberedJob.remember(request.browser_key, entry.service, entry.job_id, job)
+        updated += 1
+    messages.success(request, f"Phases refreshed for {updated} job{'s' if updated != 1 else ''}.")
+    if failed:
+        messages.warning(request, "Not refreshed: " + "; ".join(failed[:5]) + ("…" if len(failed) > 5 else ""))
+    return redirect("my_jobs")
+
+
+@allow("POST")
+def add(request: HttpRequest) -> HttpResponse:
+    """Remember a job by its full UWS URL, for configured services only."""
+    form = AddJobForm(request.POST)
+    found = service_and_job_of(form.data.get("url", "")) if form.is_valid() else None
+    if found is None:
+        if form.is_valid():
+            form.add_error("url", "This is not the URL of a job of a service this portal offers.")
+        entries = RememberedJob.objects.filter(browser=request.browser_key)
+        services = configured_services()
+        return render(
+            request,
+            "jobs/my_jobs.html",
+            {"entries": [(entry, services.get(entry.service)) for entry in entries], "add_form": form},
+            status=400,
+        )
+    service, job_id = found
+    try:
+        job = service.client().get_job(job_id)
+    except ServiceError as error:
+        messages.error(request, f"Job {job_id} was not added: {error.message}")
+        return redirect("my_jobs")
+    RememberedJob.remember(request.browser_key, service.slug, job_id, job)
+    messages.success(request, f"Job {job_id} of {service.title} added to your jobs.")
+    return redirect("job_detail", slug=service.slug, job_id=job_id)
+
+
+@allow("POST")
+def note(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = get_object_or_404(RememberedJob, pk=pk, browser=request.browser_key)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        entry.note = form.cleaned_data["note"]
+        entry.save(update_fields=["note"])
+        messages.success(request, f"Note saved for job {entry.job_id}.")
+    else:
+        messages.error(request, "The note is too long (2000 characters at most); it was not saved.")
+    return redirect("my_jobs")
+
+
+@allow("POST")
+def forget(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = get_object_or_404(RememberedJob, pk=pk, browser=request.browser_key)
+    entry.delete()
+    messages.success(request, f"Job {entry.job_id} removed from your list (the job itself is untouched).")
+    return redirect("my_jobs")
