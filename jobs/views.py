@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import functools
 import mimetypes
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 
 from . import phases
 from .forms import (
@@ -25,7 +27,7 @@ from .forms import (
 from .models import RememberedJob
 from .services import Service, configured_services
 from .uws.client import ExternalResult, Failure, ServiceError, UWSClient
-from .uws.model import Job, JobRef
+from .uws.model import FINAL_PHASES, Job, JobRef
 
 JOBS_PER_PAGE = 50
 # The seven job-id forms of the start page, in the order of ESO's page: (op, label, method).
@@ -254,38 +256,144 @@ def job_detail(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
                 status=400,
             )
         return _perform(request, service, job_id, action, value)
+    shown_phase = request.GET.get("watch", "")
+    if request.htmx and shown_phase:
+        return _watch(request, service, job_id, shown_phase.upper()[:32])
     try:
         job = service.client().get_job(job_id)
     except ServiceError as error:
         return _upstream_error(request, service, error, job_id)
     RememberedJob.remember(request.browser_key, service.slug, job_id, job)
-    return _job_page(request, service, job)
+    return _job_page(request, service, job, job_id)
 
 
-def _job_page(request: HttpRequest, service: Service, job: Job, status: int = 200, refusal=None) -> HttpResponse:
+def _job_page(
+    request: HttpRequest,
+    service: Service,
+    job: Job,
+    job_id: str,
+    *,
+    status: int = 200,
+    refusal: ServiceError | None = None,
+    fragment: bool = False,
+    poll_delay: int = 0,
+    announce: bool = False,
+) -> HttpResponse:
+    """The job page, or only its live part (`_job_live.html`) for a watch request."""
     info = phases.phase_info(job.phase)
+    now = datetime.now(UTC)
     results = []
     seen: set[str] = set()
     for result in job.results:
         portal_url = None
         if result.id not in seen and ID_RE.fullmatch(result.id) and result.href.startswith(("http://", "https://")):
-            portal_url = reverse("job_result", args=[service.slug, job.job_id, result.id])
+            portal_url = reverse("job_result", args=[service.slug, job_id, result.id])
         seen.add(result.id)
         results.append((result, portal_url))
     context = {
         "service": service,
         "job": job,
+        "job_id": job_id,
         "info": info,
         "actions": info.actions,
         "results": results,
         "refusal": refusal,
-        "now": datetime.now(UTC),
-        "duration_form": ExecutionDurationForm(initial={"executionduration": job.execution_duration}),
-        "destruction_form": DestructionForm(
-            initial={"destruction": utc_iso(job.destruction) if job.destruction else ""}
-        ),
+        "now": now,
+        "now_local": now.strftime("%Y-%m-%dT%H:%M"),
+        "timing": _timing(job, now),
+        "extensions": _extensions(job, now),
+        "destruction_local": job.destruction.strftime("%Y-%m-%dT%H:%M:%S") if job.destruction else "",
+        "watching": job.phase not in FINAL_PHASES,
+        "poll_delay": poll_delay,
+        "announce": announce,
     }
-    return render(request, "jobs/job_detail.html", context, status=status)
+    template = "jobs/_job_live.html" if fragment else "jobs/job_detail.html"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# Quick extensions of a job's life, from its current destruction time (or now).
+EXTENSIONS = [("+1 day", timedelta(days=1)), ("+1 week", timedelta(weeks=1)), ("+30 days", timedelta(days=30))]
+
+
+def _extensions(job: Job, now: datetime) -> list[tuple[str, str]]:
+    start = max(job.destruction or now, now)
+    return [(label, utc_iso(start + delta)) for label, delta in EXTENSIONS]
+
+
+def _timing(job: Job, now: datetime) -> dict:
+    """Elapsed time against the execution duration, for a running job."""
+    if job.phase != "EXECUTING" or job.start_time is None:
+        return {}
+    elapsed = max(0, int((now - job.start_time).total_seconds()))
+    timing = {"elapsed": elapsed, "elapsed_text": _span(elapsed)}
+    limit = job.execution_duration
+    if limit:
+        timing.update(limit=limit, limit_text=_span(limit), percent=min(100, elapsed * 100 // limit))
+        deadline = job.start_time + timedelta(seconds=limit)
+        if elapsed >= limit:
+            timing["warning"] = "the job has used all its execution duration; the service will stop it."
+        elif job.quote and job.quote > deadline:
+            timing["warning"] = (
+                f"the service expects it to end at {job.quote:%H:%M:%S} UTC, after its limit: "
+                f"it will be stopped at {deadline:%H:%M:%S} UTC. Raise the execution duration or simplify the query."
+            )
+    return timing
+
+
+def _span(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {seconds:02d} s"
+    return f"{seconds} s"
+
+
+# A watch request blocks on the service at most this long (UWS WAIT), so a
+# watched job costs the service about 6 requests a minute and holds a worker
+# thread no longer than this.
+WATCH_WAIT = 10
+# A service that ignores WAIT answers at once: then the page asks again after this.
+WATCH_BACKOFF = 10
+
+
+def _watch(request: HttpRequest, service: Service, job_id: str, shown_phase: str) -> HttpResponse:
+    """Answer htmx's watch request: the live part once the phase changes or WAIT ends."""
+    client = service.client()
+    started = time.monotonic()
+    try:
+        job = client.get_job(job_id, wait=WATCH_WAIT, phase=shown_phase)
+    except ServiceError as error:
+        # htmx does not swap error answers: a 200 fragment says what happened and,
+        # unless the job is gone, keeps watching.
+        return render(
+            request,
+            "jobs/_watch_failed.html",
+            {
+                "service": service,
+                "job_id": job_id,
+                "error": error,
+                "now": datetime.now(UTC),
+                "shown_phase": shown_phase,
+                "retry": error.failure != Failure.NOT_FOUND,
+                "poll_delay": WATCH_BACKOFF,
+            },
+        )
+    changed = job.phase != shown_phase
+    honoured_wait = time.monotonic() - started >= WATCH_WAIT / 2
+    RememberedJob.remember(request.browser_key, service.slug, job_id, job)
+    return _job_page(
+        request,
+        service,
+        job,
+        job_id,
+        fragment=True,
+        poll_delay=0 if changed or honoured_wait else WATCH_BACKOFF,
+        announce=changed,
+    )
 
 
 # -- actions -------------------------------------------------------------------------
@@ -348,7 +456,7 @@ def _perform(
             job = client.get_job(job_id)
         except ServiceError as read_error:
             return _upstream_error(request, service, read_error, job_id)
-        return _job_page(request, service, job, status=409, refusal=error)
+        return _job_page(request, service, job, job_id, status=409, refusal=error)
     try:
         job = client.get_job(job_id)
     except ServiceError as error:

@@ -205,3 +205,21 @@ def test_a_result_that_does_not_exist_yet_is_a_404_page(client, uws):
     response = client.get(f"/dachs/async/{job_id}/results/result")
     assert response.status_code == 404
     assert "is PENDING and lists no results" in " ".join(response.content.decode().split())
+
+
+def test_a_watched_job_reaches_the_page_within_2_s_of_ending_with_few_requests(client, uws):
+    """The htmx watch loop, as the browser runs it: WAIT on DaCHS, then the next watch."""
+    job_id = create(client, "SELECT TOP 6 * FROM portaltest.slow", run=True)
+    shown, watches = "QUEUED", 0
+    started = time.monotonic()
+    while shown not in ("COMPLETED", "ERROR", "ABORTED") and time.monotonic() - started < 60:
+        page = client.get(f"/dachs/async/{job_id}", {"watch": shown}, HTTP_HX_REQUEST="true").content.decode()
+        watches += 1
+        shown = page.split('<span class="phase">', 1)[1].split("<", 1)[0]
+    seen_at = datetime.now(UTC)
+    job = uws.get_job(job_id)
+    assert shown == "COMPLETED"
+    # DaCHS keeps whole seconds: the job ended at most 1 s after its endTime.
+    assert (seen_at - job.end_time).total_seconds() < 2 + 1
+    minutes = (time.monotonic() - started) / 60
+    assert watches <= max(3, 6 * minutes + 2), f"{watches} watch requests in {minutes:.2f} min"

@@ -129,7 +129,7 @@ def test_job_page_shows_everything_parsed(client, fake):
     assert "<code>SELECT TOP 5 ra, dec FROM ivoa.obscore WHERE a &lt; 1</code>" in page
     assert 'href="/fake/async/abc123/results/result"' in page
     assert "2.0\xa0KB" in page
-    assert "2099-01-01 00:00:00 UTC" in page and "(in " in page
+    assert "2099-01-01 00:00:00 UTC" in page and "(expires in " in page
     # In COMPLETED only destruction and delete make sense.
     assert 'name="DESTRUCTION"' in page and 'value="DELETE"' in page
     assert 'value="RUN"' not in page and 'value="ABORT"' not in page and 'name="EXECUTIONDURATION"' not in page

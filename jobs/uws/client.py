@@ -242,8 +242,8 @@ class UWSClient:
             raise self._error(Failure.BAD_REQUEST, "The service rejected the request.", response.url, status, detail)
         raise self._error(Failure.SERVER_ERROR, f"The service failed with HTTP {status}.", response.url, status, detail)
 
-    def _document(self, url: str, *, params=None, job_id: str | None = None) -> bytes:
-        response = self._get(url, params=params)
+    def _document(self, url: str, *, params=None, job_id: str | None = None, timeout=None) -> bytes:
+        response = self._get(url, params=params, timeout=timeout)
         body = self._read(response)
         self._check_status(response, body, job_id=job_id)
         return body
@@ -261,9 +261,21 @@ class UWSClient:
 
     # -- the UWS operations ---------------------------------------------------------
 
-    def get_job(self, job_id: str) -> Job:
+    def get_job(self, job_id: str, *, wait: int | None = None, phase: str | None = None) -> Job:
+        """The job; with `wait`, block up to that many seconds while it stays in `phase`.
+
+        UWS 1.1 §2.2.1.1: the server answers at the first phase change, or earlier;
+        1.0 servers ignore WAIT and answer at once.
+        """
         url = self.job_url(job_id)
-        return self._parse(parse_job, self._document(url, job_id=job_id), url)
+        params: list[tuple[str, str]] = []
+        timeout = None
+        if wait is not None:
+            params.append(("WAIT", str(wait)))
+            if phase:
+                params.append(("PHASE", phase))
+            timeout = (self.timeout[0], self.timeout[1] + wait)
+        return self._parse(parse_job, self._document(url, params=params or None, job_id=job_id, timeout=timeout), url)
 
     def list_jobs(self, *, phases: Sequence[str] = (), after: str | None = None, last: int | None = None) -> JobList:
         """The job list with the UWS 1.1 §2.2.2.1 filters, applied here too.
