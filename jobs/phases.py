@@ -12,6 +12,7 @@ ABORT = "abort"
 DURATION = "executionduration"
 DESTRUCTION = "destruction"
 DELETE = "delete"
+ORDER = (RUN, ABORT, DURATION, DESTRUCTION, DELETE)  # as the page lists them
 
 
 @dataclass(frozen=True)

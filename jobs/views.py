@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 
-from . import phases
+from . import commands, phases
 from .forms import (
     ID_RE,
     DestructionForm,
@@ -306,11 +306,46 @@ def _job_page(
         "watching": job.phase not in FINAL_PHASES,
         "poll_delay": poll_delay,
         "announce": announce,
+        "job_commands": _job_commands(service, job_id, job, info),
     }
+    if not fragment:
+        context["last_commands"] = _pop_last_commands(request, service, job_id)
     template = "jobs/_job_live.html" if fragment else "jobs/job_detail.html"
     response = render(request, template, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _job_commands(service: Service, job_id: str, job: Job, info: phases.PhaseInfo) -> list[commands.Commands]:
+    """Commands for what makes sense now: reading it, its results or error, and the allowed operations."""
+    wanted = ["status"]
+    if job.phase == "COMPLETED" or job.results:
+        wanted.append("results")
+    if job.phase == "ERROR" or job.error_summary:
+        wanted.append("error")
+    wanted += [action for action in phases.ORDER if action in info.actions]
+    values = {
+        phases.DURATION: str(job.execution_duration if job.execution_duration is not None else 3600),
+        phases.DESTRUCTION: utc_iso(job.destruction) if job.destruction else None,
+    }
+    return [commands.for_job(service.async_url, job_id, operation, values.get(operation)) for operation in wanted]
+
+
+LAST_ACTION = "last_action"
+
+
+def _remember_last_action(request: HttpRequest, service: Service, job_id: str, action: str, value) -> None:
+    """Keep what was just done, so the job page can show it from the command line once."""
+    if action == phases.DESTRUCTION:
+        value = utc_iso(value)
+    request.session[LAST_ACTION] = [service.slug, job_id, action, None if value is None else str(value)]
+
+
+def _pop_last_commands(request: HttpRequest, service: Service, job_id: str) -> list[commands.Commands]:
+    last = request.session.pop(LAST_ACTION, None)
+    if not last or last[:2] != [service.slug, job_id]:
+        return []
+    return [commands.for_job(service.async_url, job_id, last[2], last[3])]
 
 
 # Quick extensions of a job's life, from its current destruction time (or now).
@@ -462,6 +497,7 @@ def _perform(
     except ServiceError as error:
         return _upstream_error(request, service, error, job_id)
     RememberedJob.remember(request.browser_key, service.slug, job_id, job)
+    _remember_last_action(request, service, job_id, action, value)
     messages.success(request, _outcome(action, value, job, created, before))
     return redirect("job_detail", slug=service.slug, job_id=job_id)
 

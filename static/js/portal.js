@@ -1,0 +1,30 @@
+// The portal's own script: copy buttons. Everything else works without it.
+document.documentElement.classList.add("js");
+
+function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    return navigator.clipboard.writeText(text);
+  }
+  // Plain-http deployments: the older way, through a selected text area.
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.className = "visually-hidden";
+  document.body.appendChild(area);
+  area.select();
+  const done = document.execCommand("copy");
+  area.remove();
+  return done ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-copy]");
+  if (!button) return;
+  const source = document.getElementById(button.dataset.copy);
+  if (!source) return;
+  copyText(source.textContent).then(
+    () => { button.textContent = "Copied"; },
+    () => { button.textContent = "Select and copy by hand"; },
+  );
+  setTimeout(() => { button.textContent = "Copy"; }, 2000);
+});

@@ -1,0 +1,72 @@
+"""The equivalent commands: they run as shown, whatever the values hold."""
+
+from __future__ import annotations
+
+import ast
+import shlex
+
+import pytest
+
+from jobs import commands
+
+ASYNC = "http://127.0.0.1:8080/tap/async"
+
+
+@pytest.mark.parametrize(
+    ("operation", "value", "curl"),
+    [
+        ("status", None, ["curl", f"{ASYNC}/j1"]),
+        ("run", None, ["curl", "-d", "PHASE=RUN", f"{ASYNC}/j1/phase"]),
+        ("abort", None, ["curl", "-d", "PHASE=ABORT", f"{ASYNC}/j1/phase"]),
+        ("executionduration", "120", ["curl", "-d", "EXECUTIONDURATION=120", f"{ASYNC}/j1/executionduration"]),
+        (
+            "destruction",
+            "2030-01-01T00:00:00Z",
+            ["curl", "--data-urlencode", "DESTRUCTION=2030-01-01T00:00:00Z", f"{ASYNC}/j1/destruction"],
+        ),
+        ("delete", None, ["curl", "-X", "DELETE", f"{ASYNC}/j1"]),
+        ("results", None, ["curl", "-L", "-o", "j1-result", f"{ASYNC}/j1/results/result"]),
+        ("error", None, ["curl", f"{ASYNC}/j1/error"]),
+    ],
+)
+def test_each_operation_has_curl_wget_and_valid_python(operation, value, curl):
+    made = commands.for_job(ASYNC, "j1", operation, value)
+    assert shlex.split(made.curl) == curl
+    assert shlex.split(made.wget)[0] == "wget"
+    ast.parse(made.pyvo)
+    assert "pyvo.dal.AsyncTAPJob('http://127.0.0.1:8080/tap/async/j1')" in made.pyvo
+
+
+def test_a_new_job_command_quotes_the_query():
+    query = "SELECT * FROM t WHERE name = 'it''s' AND x < 3 -- $(rm -rf /)"
+    made = commands.for_new_job("http://h/tap", {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": query, "MAXREC": "5"})
+    words = shlex.split(made.curl)
+    assert f"QUERY={query}" in words and words[-1] == "http://h/tap/async"
+    tree = ast.parse(made.pyvo)
+    call = next(
+        node for node in ast.walk(tree) if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "submit_job"
+    )
+    assert call.args[0].value == query
+    assert {keyword.arg: keyword.value.value for keyword in call.keywords} == {"maxrec": 5}
+    assert "%24%28rm+-rf" in made.wget  # form-encoded, inside one shell word
+
+
+@pytest.mark.django_db
+def test_the_job_page_shows_commands_and_after_an_action_the_one_just_done(fake):
+    from django.test import Client
+
+    from tests.fakeuws import job_xml
+
+    client = Client()
+    fake.reply("GET", "/tap/async/j1", body=job_xml(job_id="j1", phase="PENDING"))
+    page = client.get("/fake/async/j1").content.decode()
+    assert f"curl {fake.url}/tap/async/j1</code>" in page
+    assert f"curl -d PHASE=RUN {fake.url}/tap/async/j1/phase" in page
+    assert "What the portal just did" not in page
+
+    fake.reply("POST", "/tap/async/j1/executionduration", 303, headers={"Location": "/x"})
+    page = client.post("/fake/async/j1", {"EXECUTIONDURATION": "77"}, follow=True).content.decode()
+    assert "What the portal just did" in page
+    assert f"curl -d EXECUTIONDURATION=77 {fake.url}/tap/async/j1/executionduration" in page
+    again = client.get("/fake/async/j1").content.decode()
+    assert "What the portal just did" not in again  # shown once
