@@ -19,6 +19,8 @@ ID_RE = re.compile(ID_PATTERN)
 # Large enough for any real limit (a signed 32-bit int is what most servers store).
 MAX_EXECUTION_DURATION = 2**31 - 1
 MAX_QUERY_LENGTH = 100_000
+# The FORMAT values every TAP 1.1 service knows (§2.7.1); a service's capabilities,
+# once read, offer its own list instead.
 FORMATS = [
     ("votable", "VOTable (binary)"),
     ("votable/td", "VOTable (TABLEDATA)"),
@@ -132,6 +134,13 @@ class NewJobForm(forms.Form):
     )
     runid = forms.CharField(label="Run id (a label of your own, optional)", max_length=64, required=False)
     run = forms.BooleanField(label="Run it now", required=False, initial=True)
+
+    def __init__(self, *args, formats: list[tuple[str, str]] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if formats:
+            self.fields["format"].choices = formats
+            values = [value for value, _ in formats]
+            self.fields["format"].initial = "votable" if "votable" in values else values[0]
 
     def clean_query(self) -> str:
         query = self.cleaned_data["query"].strip()

@@ -74,7 +74,7 @@ def _media_type(content_type: str) -> tuple[str, dict[str, str]]:
 def previewable(content_type: str) -> str | None:
     """The preview a result of this content type gets ("votable", "csv", "tsv"), or None: download only.
 
-    These are the types of TAP 1.1 §2.7.1's formats and of DaCHS's FORMAT aliases (votable,
+    These are the types TAP 1.1 names for VOTable, CSV and TSV and those of DaCHS's FORMAT aliases (votable,
     votable/b2, votable/td, votable1.1, csv, csv_bare, tsv...); text/xml and application/xml
     are previewed when the body turns out to be a VOTable.
     """
@@ -99,9 +99,10 @@ def preview(
     if kind == "votable":
         return _read_votable(head, max_rows)
     _, parameters = _media_type(content_type)
-    # RFC 4180 §3's header parameter; without it we expect one, as TAP 1.1 §2.7.1 and IANA's
-    # text/tab-separated-values registration do (DaCHS's csv_bare and tsv have none and say nothing).
-    return _read_delimited(head, kind, parameters.get("header") != "absent", max_rows)
+    # TAP 1.1 (Successful Queries): CSV has a header line only when its type says header=present (DaCHS's
+    # csv_bare has none); IANA's text/tab-separated-values always has one (DaCHS's tsv has not).
+    header = parameters.get("header", "present" if kind == "tsv" else "absent") == "present"
+    return _read_delimited(head, kind, header, max_rows)
 
 
 class _Head:
@@ -133,7 +134,7 @@ class _Head:
 # A result needs no DTD and no entities; they are how hostile documents attack a parser.
 _STRICT = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False)
 
-# Bytes per item in BINARY and BINARY2 (VOTable 1.4 §6); bits are packed, 8 to a byte.
+# Bytes per item in BINARY and BINARY2 (VOTable 1.4, Definitions of Primitive Datatypes); bits are packed, 8 to a byte.
 _ITEM_BYTES = {
     "boolean": 1,
     "unsignedByte": 1,
@@ -206,7 +207,7 @@ def _shape(arraysize: str | None) -> tuple[tuple[int, ...], bool]:
 
 
 def _int(token: str) -> int:
-    # TABLEDATA integers may be hexadecimal (VOTable 1.4 §6: 0x1F).
+    # TABLEDATA integers may be hexadecimal (VOTable 1.4, Definitions of Primitive Datatypes: 0x1F).
     return int(token, 16) if token.lstrip("+-")[:2].lower() == "0x" else int(token)
 
 
@@ -282,8 +283,8 @@ def _is_null(field: _Field, value: _Value) -> bool:
 def _cell(field: _Field, values: list[_Value]) -> str | None:
     """The display text of a cell's items: NULL for a NULL scalar, items joined by spaces for an array.
 
-    An empty array is NULL, as an empty string is: TABLEDATA cannot tell them apart (VOTable 1.4
-    §5.5), so a preview shows them alike in every serialization. Elements of an array are shown
+    An empty array is NULL, as an empty string is: TABLEDATA cannot tell them apart (VOTable 1.4,
+    Null values), so a preview shows them alike in every serialization. Elements of an array are shown
     as they are (NaN as nan): the preview does not single out magic values inside one.
     """
     if field.scalar:
@@ -293,10 +294,10 @@ def _cell(field: _Field, values: list[_Value]) -> str | None:
 
 
 def _tabledata_cell(field: _Field, text: str) -> str | None:
-    """A TD's display text: an empty TD is NULL (VOTable 1.4 §5.1); text that does not read as
+    """A TD's display text: an empty TD is NULL (VOTable 1.4, TABLEDATA); text that does not read as
     the datatype is shown as the service sent it."""
     if field.datatype in _TEXT or field.datatype not in _DATATYPES:
-        return text or None  # white space is part of a string (VOTable 1.4 §5.1)
+        return text or None  # white space is part of a string (VOTable 1.4, TABLEDATA)
     stripped = text.strip()
     if not stripped:
         return None
@@ -323,7 +324,7 @@ def _binary_items(datatype: str, raw: bytes, items: int) -> list[_Value]:
 
 def _string_cell(field: _Field, raw: bytes) -> str:
     """A char (ASCII, read as UTF-8) or unicodeChar (UCS-2 big-endian) cell; a string ends at its
-    first NUL (the FITS rule, VOTable 1.4 §6)."""
+    first NUL (the FITS rule: VOTable 1.4, Definitions of Primitive Datatypes)."""
     unit = _ITEM_BYTES[field.datatype]
     width = field.shape[0] * unit if field.strings else len(raw) or 1
     codec = "utf-16-be" if field.datatype == "unicodeChar" else "utf-8"
@@ -336,7 +337,7 @@ def _cell_bytes(datatype: str, items: int) -> int:
 
 
 class _Stream:
-    """The rows of a BINARY or BINARY2 STREAM (VOTable 1.4 §5.3, §5.4), decoded from base64 as
+    """The rows of a BINARY or BINARY2 STREAM (VOTable 1.4, BINARY and BINARY2 Serialization), decoded from base64 as
     its text arrives."""
 
     def __init__(self, fields: list[_Field], serialization: str) -> None:
@@ -587,8 +588,9 @@ class _VOTableReader:
         )
 
 
-def _first_line(exc: Exception) -> str:
-    return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+def _reason(exc: etree.XMLSyntaxError) -> str:
+    """libxml2's message, without lxml's "(<string>, line 1)"."""
+    return (exc.msg or exc.__class__.__name__).splitlines()[0]
 
 
 def _read_votable(head: _Head, max_rows: int) -> Preview:
@@ -598,7 +600,7 @@ def _read_votable(head: _Head, max_rows: int) -> Preview:
         try:
             parser.feed(piece)
         except etree.XMLSyntaxError as exc:
-            raise PreviewError(f"not a VOTable: the result is not well-formed XML ({_first_line(exc)})") from None
+            raise PreviewError(f"not a VOTable: the result is not well-formed XML ({_reason(exc)})") from None
         if reader.done:
             return reader.preview()
     if head.read == 0:
@@ -612,7 +614,7 @@ def _read_votable(head: _Head, max_rows: int) -> Preview:
     except etree.XMLSyntaxError as exc:
         # The body ended before the document did: a dropped connection, or a service that died.
         if not reader.path:
-            raise PreviewError(f"not a VOTable: the result is not well-formed XML ({_first_line(exc)})") from None
+            raise PreviewError(f"not a VOTable: the result is not well-formed XML ({_reason(exc)})") from None
         if not reader.rows and reader.table != "ended":
             raise PreviewError("the VOTable is cut short before its first row") from None
         return reader.preview(more_rows=reader.table != "ended")

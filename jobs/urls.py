@@ -15,6 +15,7 @@ urlpatterns = [
     path("mine/<int:pk>/note", remembered.note, name="my_jobs_note"),
     path("mine/<int:pk>/forget", remembered.forget, name="my_jobs_forget"),
     re_path(rf"^{SLUG}/$", views.service_home, name="service_home"),
+    re_path(rf"^{SLUG}/service$", views.service_info, name="service_info"),
     re_path(rf"^{SLUG}/async$", views.job_list, name="job_list"),
     re_path(rf"^{JOB}$", views.job_detail, name="job_detail"),
     re_path(rf"^{JOB}/error$", views.job_error, name="job_error"),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import mimetypes
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +18,7 @@ from django.utils.cache import patch_vary_headers
 
 from . import commands, phases
 from .forms import (
+    FORMATS,
     ID_RE,
     DestructionForm,
     ExecutionDurationForm,
@@ -28,6 +31,7 @@ from .models import RememberedJob
 from .services import Service, configured_services
 from .uws.client import ExternalResult, Failure, ServiceError, UWSClient
 from .uws.model import FINAL_PHASES, Job, JobRef
+from .uws.vosi import Availability, Capabilities
 
 JOBS_PER_PAGE = 50
 # The seven job-id forms of the start page, in the order of ESO's page: (op, label, method).
@@ -108,6 +112,7 @@ def _upstream_error(
 
 
 def _home_page(request: HttpRequest, service: Service, operation_form=None, new_job_form=None, status=200):
+    facts = _service_facts(service, fetch=False)
     return render(
         request,
         "jobs/home.html",
@@ -115,11 +120,70 @@ def _home_page(request: HttpRequest, service: Service, operation_form=None, new_
             "service": service,
             "operation_form": operation_form
             or JobOperationForm(services=configured_services().values(), initial={"service": service.slug}),
-            "new_job_form": new_job_form or NewJobForm(),
+            "new_job_form": new_job_form or NewJobForm(formats=_format_choices(facts)),
             "operations": HOME_OPERATIONS,
+            "facts": facts,
         },
         status=status,
     )
+
+
+# -- what the service says of itself (VOSI) ------------------------------------------
+
+VOSI_CACHE_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class ServiceFacts:
+    """A service's VOSI answers, or why there are none; kept briefly in the cache."""
+
+    availability: Availability | None
+    availability_problem: str | None
+    capabilities: Capabilities | None
+    capabilities_problem: str | None
+    checked_at: datetime
+
+
+def _service_facts(service: Service, *, fetch: bool) -> ServiceFacts | None:
+    """The cached facts; with `fetch`, ask the service when none are cached."""
+    key = f"vosi:{service.slug}"
+    facts = cache.get(key)
+    if facts is not None or not fetch:
+        return facts
+    client = service.client()
+    availability = capabilities = None
+    availability_problem = capabilities_problem = None
+    try:
+        availability = client.get_availability()
+    except ServiceError as error:
+        availability_problem = error.message
+    try:
+        capabilities = client.get_capabilities()
+    except ServiceError as error:
+        capabilities_problem = error.message
+    facts = ServiceFacts(availability, availability_problem, capabilities, capabilities_problem, datetime.now(UTC))
+    cache.set(key, facts, VOSI_CACHE_SECONDS)
+    return facts
+
+
+def _format_choices(facts: ServiceFacts | None) -> list[tuple[str, str]]:
+    if facts and facts.capabilities and facts.capabilities.output_formats:
+        return facts.capabilities.format_choices()
+    return FORMATS
+
+
+@allow("GET")
+def service_info(request: HttpRequest, slug: str) -> HttpResponse:
+    """Availability and capabilities; for htmx, the box of the start page and its FORMAT choices."""
+    service = _find_service_or_404(slug)
+    facts = _service_facts(service, fetch=True)
+    form = NewJobForm(formats=_format_choices(facts))
+    form.fields["format"].widget.attrs["hx-swap-oob"] = "true"  # refills the start page's choice
+    context = {"service": service, "facts": facts, "new_job_form": form}
+    template = "jobs/_service_info.html" if request.htmx else "jobs/service_info.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 # -- pages -------------------------------------------------------------------------
@@ -214,7 +278,12 @@ def _job_id_of(ref: JobRef) -> str | None:
 
 
 def _create_job(request: HttpRequest, service: Service) -> HttpResponse:
-    form = NewJobForm(request.POST)
+    facts = _service_facts(service, fetch=False)
+    choices = _format_choices(facts)
+    if request.POST.get("format") not in {value for value, _ in choices} and facts is None:
+        # A format of the service's own, offered by a page whose facts have left the cache.
+        choices = _format_choices(_service_facts(service, fetch=True))
+    form = NewJobForm(request.POST, formats=choices)
     if not form.is_valid():
         return _home_page(request, service, new_job_form=form, status=400)
     client = service.client()

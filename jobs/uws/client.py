@@ -18,6 +18,7 @@ import requests
 
 from .model import ErrorDocument, Job, JobList, JobRef
 from .parse import UWSParseError, dali_error_message, error_document, parse_job, parse_job_list, parse_time
+from .vosi import Availability, Capabilities, parse_availability, parse_capabilities
 
 USER_AGENT = "tap-job-portal/1.0 (UWS client; +https://www.ivoa.net/documents/UWS/)"
 # UWS 1.1 §2.2: job resources are XML, single values text/plain.
@@ -27,6 +28,8 @@ READ_TIMEOUT = 30.0
 # Documents we parse are read into memory; a job or a job list beyond this is refused.
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
+# VOSI documents only describe the service: a slow one must not hold a page up.
+VOSI_TIMEOUT = (3.0, 5.0)
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
@@ -355,6 +358,22 @@ class UWSClient:
         # The redirect after a DELETE is never followed: one large service answers
         # it with its whole job list (UWS-NOTES §4.4).
         self._post_action(job_id, "", {}, method="DELETE")
+
+    def get_availability(self) -> Availability:
+        """VOSI availability (VOSI 1.1 §3.3), asked with a short timeout: it is only a hint."""
+        url = f"{self.base_url}/availability"
+        response = self._get(url, timeout=VOSI_TIMEOUT)
+        body = self._read(response)
+        self._check_status(response, body)
+        return self._parse(parse_availability, body, url)
+
+    def get_capabilities(self) -> Capabilities:
+        """The TAP capabilities (TAPRegExt): output formats and limits."""
+        url = f"{self.base_url}/capabilities"
+        response = self._get(url, timeout=VOSI_TIMEOUT)
+        body = self._read(response)
+        self._check_status(response, body)
+        return self._parse(parse_capabilities, body, url)
 
     def get_error(self, job_id: str) -> ErrorDocument:
         response = self._get(self.job_url(job_id) + "/error", accept="*/*")
