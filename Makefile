@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test test-python dachs lint
+.PHONY: run test test-python dachs chromium lint
 
 run: .secret_key
 	bash scripts/python-env.sh $(VENV) requirements.txt
@@ -26,7 +26,10 @@ test-python:
 dachs:
 	bash scripts/dachs.sh start
 
-test: test-python dachs
+chromium:
+	bash scripts/chromium.sh
+
+test: test-python dachs chromium
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py check --settings=tests.settings
 	$(BIN)/pytest

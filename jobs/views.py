@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 
 from . import commands, phases
+from .adql_errors import error_position, marked_query
 from .forms import (
     FORMATS,
     ID_RE,
@@ -199,7 +200,27 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @allow("GET")
 def service_home(request: HttpRequest, slug: str) -> HttpResponse:
-    return _home_page(request, _find_service_or_404(slug))
+    """The start page of one service; `?resubmit=<job>` fills the new-query form from that job."""
+    service = _find_service_or_404(slug)
+    resubmit = request.GET.get("resubmit", "")
+    if not resubmit:
+        return _home_page(request, service)
+    if not ID_RE.fullmatch(resubmit):
+        messages.error(request, "That is not a job id; the new-query form is empty.")
+        return _home_page(request, service, status=400)
+    try:
+        job = service.client().get_job(resubmit)
+    except ServiceError as error:
+        messages.error(request, f"The query of job {resubmit} could not be read: {error.message}")
+        return _home_page(request, service)
+    initial = {"query": job.query or "", "runid": job.run_id or "", "run": True}
+    if (job.parameter("maxrec") or "").isdigit():
+        initial["maxrec"] = int(job.parameter("maxrec"))
+    if job.parameter("format"):
+        initial["format"] = job.parameter("format")
+    form = NewJobForm(initial=initial, formats=_format_choices(_service_facts(service, fetch=False)))
+    messages.info(request, f"The new-query form holds the query of job {resubmit}: edit it and submit.")
+    return _home_page(request, service, new_job_form=form)
 
 
 @allow("GET", "POST")
@@ -376,6 +397,7 @@ def _job_page(
         "poll_delay": poll_delay,
         "announce": announce,
         "job_commands": _job_commands(service, job_id, job, info),
+        "error_spot": _error_spot(job.error_summary.message if job.error_summary else None, job.query),
     }
     if not fragment:
         context["last_commands"] = _pop_last_commands(request, service, job_id)
@@ -383,6 +405,14 @@ def _job_page(
     response = render(request, template, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _error_spot(message: str | None, query: str | None):
+    """((line, column), marked lines) when the error message points into the query."""
+    if not message or not query:
+        return None
+    position = error_position(message, query)
+    return (position, marked_query(query, position)) if position else None
 
 
 def _job_commands(service: Service, job_id: str, job: Job, info: phases.PhaseInfo) -> list[commands.Commands]:
@@ -639,11 +669,27 @@ def _after_delete(request: HttpRequest, service: Service, job_id: str) -> HttpRe
 @allow("GET")
 def job_error(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
     service = _find_service_or_404(slug)
+    client = service.client()
     try:
-        document = service.client().get_error(job_id)
+        document = client.get_error(job_id)
     except ServiceError as error:
         return _upstream_error(request, service, error, job_id)
-    return render(request, "jobs/job_error.html", {"service": service, "job_id": job_id, "document": document})
+    try:  # the query, to mark the spot the error names; the page is useful without it
+        query = client.get_job(job_id).query
+    except ServiceError:
+        query = None
+    message = document.message or (document.text if "text/plain" in document.content_type else None)
+    return render(
+        request,
+        "jobs/job_error.html",
+        {
+            "service": service,
+            "job_id": job_id,
+            "document": document,
+            "query": query,
+            "error_spot": _error_spot(message, query),
+        },
+    )
 
 
 _EXTENSIONS = {
