@@ -4,7 +4,9 @@ A result may be gigabytes. `preview` consumes the body's chunks one at a time an
 soon as it has the rows it shows (or has read `max_bytes`), so a preview costs the same for
 any size of result. Bytes in, a frozen `Preview` out: nothing here knows Django or the network.
 
-What a preview does with a body that breaks off:
+What a preview does with a body it cannot read to the end:
+- at `max_bytes` it gives the rows read by then, with `more_rows=True` (no rows if the first
+  is larger than that); if the first `max_bytes` hold no table data, that is a `PreviewError`;
 - a body that ends early (a dropped connection) gives the rows read so far, with
   `more_rows=True`; if it ends before the first row, that is a `PreviewError`;
 - a body that is broken (not XML, bad base64, a BINARY row cut off inside a complete
@@ -471,7 +473,7 @@ class _VOTableReader:
         elif name == "DESCRIPTION" and parent == "FIELD":
             self._collect(name)
         elif name == "VALUES" and parent == "FIELD":
-            self.field["VALUES"] = attrib.get("null", "")
+            self.field["VALUES"] = attrib.get("null") or ""
         elif name == "DATA" and parent == "TABLE":
             if not self.fields:
                 raise PreviewError("the VOTable's table has data but no FIELD to read it with")

@@ -6,13 +6,18 @@ run: Playwright starts /usr/bin/chromium, the one browser on the machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from jobs.services import configured_services
+from jobs.uws.client import ServiceError, UWSClient
 
 # Playwright's sync API runs an event loop in the test's thread, and Django refuses
 # database calls from a thread with a running loop (SynchronousOnlyOperation): the
@@ -121,3 +126,26 @@ def console_errors(page: Page) -> list[str]:
     page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(str(error)))
     return errors
+
+
+TAP = "http://127.0.0.1:8080/tap"
+
+
+@pytest.fixture
+def uws() -> UWSClient:
+    try:
+        answer = requests.get(f"{TAP}/availability", timeout=5)
+    except requests.RequestException as exc:
+        pytest.fail(f"DaCHS does not answer at {TAP} ({exc}); start it with `bash scripts/dachs.sh start`")
+    assert answer.status_code == 200
+    return configured_services()["dachs"].client()
+
+
+@pytest.fixture
+def dachs_jobs(uws: UWSClient) -> Iterator[list[str]]:
+    """The ids of the jobs a test makes on DaCHS: deleted after it, so no other test sees them."""
+    job_ids: list[str] = []
+    yield job_ids
+    for job_id in job_ids:
+        with contextlib.suppress(ServiceError):  # the test may have deleted it itself
+            uws.delete(job_id)

@@ -5,17 +5,12 @@ The queries go to the real DaCHS of `make test` (scripts/dachs.sh), like test_da
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
-import requests
 from playwright.sync_api import Page, expect
 
-from jobs.services import configured_services
-from jobs.uws.client import ServiceError, UWSClient
 from tests.browser.conftest import screenshot
 
 # The live server's thread writes the remembered jobs: the test must see its commits.
@@ -26,26 +21,6 @@ FAST_QUERY = "SELECT TOP 5 * FROM portaltest.objects"
 FINAL_PHASES = {"COMPLETED", "ERROR", "ABORTED"}
 OPERATIONS = ["Run", "Status", "Execution duration", "Destruction", "Results", "Abort", "Delete"]
 ACCENT = "rgb(11, 92, 173)"  # --accent of static/css/portal.css, the buttons' background
-
-
-@pytest.fixture
-def uws() -> UWSClient:
-    try:
-        answer = requests.get(f"{TAP}/availability", timeout=5)
-    except requests.RequestException as exc:
-        pytest.fail(f"DaCHS does not answer at {TAP} ({exc}); start it with `bash scripts/dachs.sh start`")
-    assert answer.status_code == 200
-    return configured_services()["dachs"].client()
-
-
-@pytest.fixture
-def dachs_jobs(uws: UWSClient) -> Iterator[list[str]]:
-    """The ids of the jobs a test makes on DaCHS: deleted after it, so no other test sees them."""
-    job_ids: list[str] = []
-    yield job_ids
-    for job_id in job_ids:
-        with contextlib.suppress(ServiceError):  # the test may have deleted it itself
-            uws.delete(job_id)
 
 
 def phase_heading(page: Page):
