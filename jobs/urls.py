@@ -20,4 +20,7 @@ urlpatterns = [
     re_path(rf"^{JOB}$", views.job_detail, name="job_detail"),
     re_path(rf"^{JOB}/error$", views.job_error, name="job_error"),
     re_path(rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})$", views.job_result, name="job_result"),
+    re_path(
+        rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})/preview$", views.job_result_preview, name="job_result_preview"
+    ),
 ]

@@ -29,6 +29,7 @@ from .forms import (
     utc_iso,
 )
 from .models import RememberedJob
+from .preview import PreviewError, preview, previewable
 from .services import Service, configured_services
 from .uws.client import ExternalResult, Failure, ServiceError, UWSClient
 from .uws.model import FINAL_PHASES, Job, JobRef
@@ -741,6 +742,52 @@ def job_result(request: HttpRequest, slug: str, job_id: str, result_id: str) -> 
         response["Content-Length"] = str(opened.content_length)
     response["Content-Disposition"] = f'attachment; filename="{_file_name(job_id, result_id, opened.content_type)}"'
     return response
+
+
+PREVIEW_ROWS = 100
+PREVIEW_MAX_ROWS = 1000
+
+
+@allow("GET")
+def job_result_preview(request: HttpRequest, slug: str, job_id: str, result_id: str) -> HttpResponse:
+    """The first rows of a result as a table; only the head of the result is read."""
+    service = _find_service_or_404(slug)
+    try:
+        rows = min(max(int(request.GET.get("rows", PREVIEW_ROWS)), 1), PREVIEW_MAX_ROWS)
+    except ValueError:
+        rows = PREVIEW_ROWS
+    client = service.client()
+    context = {"service": service, "job_id": job_id, "result_id": result_id, "rows": rows}
+    try:
+        job = client.get_job(job_id)
+        result = job.result(result_id)
+        if result is None:
+            return render(
+                request, "jobs/no_result.html", {"service": service, "job": job, "result_id": result_id}, status=404
+            )
+        context["job"] = job
+        if result.href.startswith(("http://", "https://")) and not _same_host(client, result.href):
+            context["problem"] = "The result is kept on another host; the portal does not fetch it. Download it there."
+            context["external"] = result.href
+            return render(request, "jobs/result_preview.html", context)
+        opened = client.open_result(job_id, result_id)
+    except ServiceError as error:
+        return _upstream_error(request, service, error, job_id)
+    if isinstance(opened, ExternalResult):
+        context.update(problem="The service keeps this result on another host.", external=opened.url)
+        return render(request, "jobs/result_preview.html", context)
+    context["content_type"] = opened.content_type
+    try:
+        if previewable(opened.content_type) is None:
+            context["problem"] = f"Results of type {opened.content_type} are offered for download only."
+        else:
+            context["table"] = preview(opened.chunks(), opened.content_type, max_rows=rows)
+    except PreviewError as error:
+        context["problem"] = f"The result cannot be previewed: {error}"
+    finally:
+        opened.close()
+    context["limit"] = job.parameter("maxrec")
+    return render(request, "jobs/result_preview.html", context)
 
 
 def _same_host(client: UWSClient, url: str) -> bool:

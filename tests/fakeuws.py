@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 @dataclass
 class Reply:
     status: int = 200
-    body: bytes = b""
+    body: bytes | Iterable[bytes] = b""  # chunks are sent as they come (set Content-Length)
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering
 
@@ -63,10 +63,11 @@ class FakeUWS:
                     headers = {"Content-Type": "text/xml", **reply.headers}
                     for key, value in headers.items():
                         self.send_header(key, value)
-                    if "Content-Length" not in headers:
+                    if "Content-Length" not in headers and isinstance(reply.body, bytes):
                         self.send_header("Content-Length", str(len(reply.body)))
                     self.end_headers()
-                    self.wfile.write(reply.body)
+                    for chunk in [reply.body] if isinstance(reply.body, bytes) else reply.body:
+                        self.wfile.write(chunk)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

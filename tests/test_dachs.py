@@ -223,3 +223,43 @@ def test_a_watched_job_reaches_the_page_within_2_s_of_ending_with_few_requests(c
     assert (seen_at - job.end_time).total_seconds() < 2 + 1
     minutes = (time.monotonic() - started) / 60
     assert watches <= max(3, 6 * minutes + 2), f"{watches} watch requests in {minutes:.2f} min"
+
+
+@pytest.mark.parametrize("result_format", ["votable", "votable/td", "votable/b2", "csv"])
+def test_the_preview_of_a_real_result_agrees_with_astropy(client, uws, result_format):
+    import io
+
+    from astropy.io import votable
+    from astropy.table import Table
+
+    query = "SELECT TOP 120 id, name, ra, dec, mag, note FROM portaltest.objects ORDER BY id"
+    job_id = create(client, query, run=True, format=result_format)
+    assert wait_for(uws, job_id, {"COMPLETED", "ERROR"}) == "COMPLETED"
+    response = client.get(f"/dachs/async/{job_id}/results/result/preview", {"rows": "50"})
+    assert response.status_code == 200
+    shown = response.context["table"]
+    assert len(shown.rows) == 50 and shown.more_rows
+
+    body = requests.get(f"{TAP}/async/{job_id}/results/result", timeout=10).content
+    if result_format == "csv":
+        oracle = Table.read(io.BytesIO(body), format="ascii.csv")
+    else:
+        oracle = votable.parse_single_table(io.BytesIO(body)).to_table()
+        units = {column.name: column.unit for column in shown.columns}
+        assert units["ra"] == "deg" and units["mag"] == "mag"
+    assert [column.name for column in shown.columns] == oracle.colnames
+    for shown_row, oracle_row in zip(shown.rows, oracle[:50], strict=True):
+        for cell, value in zip(shown_row, oracle_row, strict=True):
+            if cell is None:
+                assert value is None or getattr(value, "mask", False) is True or str(value) in ("", "--")
+            elif isinstance(value, float) or hasattr(value, "dtype") and value.dtype.kind == "f":
+                assert float(cell) == pytest.approx(float(value), rel=1e-6)
+            else:
+                assert cell == str(value)
+
+
+def test_an_overflowing_result_is_previewed_with_a_warning(client, uws):
+    job_id = create(client, "SELECT id FROM portaltest.objects", run=True, maxrec="3")
+    assert wait_for(uws, job_id, {"COMPLETED", "ERROR"}) == "COMPLETED"
+    page = client.get(f"/dachs/async/{job_id}/results/result/preview").content.decode()
+    assert "Row limit reached:" in page and "MAXREC = 3 rows" in page

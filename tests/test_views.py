@@ -474,3 +474,35 @@ def test_a_form_without_its_csrf_token_is_refused_with_a_page(fake):
     assert response.status_code == 403
     assert "Nothing was sent to the service." in text(response)
     assert fake.requests == []
+
+
+def test_a_large_result_streams_through_in_constant_memory(client, fake):
+    import tracemalloc
+
+    size, chunk = 200 * 1024 * 1024, b"x" * (1024 * 1024)
+    fake.reply(
+        "GET",
+        "/tap/async/abc",
+        body=job_xml(
+            job_id="abc", phase="COMPLETED", results=RESULT.format(f"{fake.url}/tap/async/abc/results/result")
+        ),
+    )
+    fake.route(
+        "GET",
+        "/tap/async/abc/results/result",
+        lambda request: Reply(
+            body=(chunk for _ in range(size // len(chunk))),
+            headers={"Content-Type": "application/x-votable+xml", "Content-Length": str(size)},
+        ),
+    )
+    tracemalloc.start()
+    try:
+        response = client.get("/fake/async/abc/results/result")
+        assert response["Content-Length"] == str(size)
+        assert response["Content-Disposition"] == 'attachment; filename="abc-result.vot"'
+        received = sum(len(piece) for piece in response.streaming_content)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert received == size
+    assert peak < 16 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a {size / 2**20:.0f} MiB result"
