@@ -375,12 +375,15 @@ def _job_page(
     now = datetime.now(UTC)
     results = []
     seen: set[str] = set()
+    client = service.client()
     for result in job.results:
-        portal_url = None
-        if result.id not in seen and ID_RE.fullmatch(result.id) and result.href.startswith(("http://", "https://")):
+        portal_url = external_url = None
+        if result.href.startswith(("http://", "https://")) and not _same_host(client, result.href):
+            external_url = result.href  # pre-signed storage on another host: linked, never proxied
+        elif result.id not in seen and ID_RE.fullmatch(result.id) and result.href.startswith(("http://", "https://")):
             portal_url = reverse("job_result", args=[service.slug, job_id, result.id])
         seen.add(result.id)
-        results.append((result, portal_url))
+        results.append((result, portal_url, external_url))
     context = {
         "service": service,
         "job": job,

@@ -116,7 +116,7 @@ def test_job_page_shows_everything_parsed(client, fake):
             phase="COMPLETED",
             execution_duration="0",
             query="SELECT TOP 5 ra, dec FROM ivoa.obscore WHERE a < 1",
-            results='<uws:result id="result" xlink:href="http://h/tap/async/abc123/results/result" '
+            results=f'<uws:result id="result" xlink:href="{fake.url}/tap/async/abc123/results/result" '
             'mime-type="application/x-votable+xml" size="2048"/>',
         ),
     )
@@ -506,3 +506,11 @@ def test_a_large_result_streams_through_in_constant_memory(client, fake):
         tracemalloc.stop()
     assert received == size
     assert peak < 16 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a {size / 2**20:.0f} MiB result"
+
+
+def test_the_job_page_links_a_result_on_another_host_directly(client, fake):
+    signed = "https://storage.example.org/b/r.fits?sig=1&amp;exp=2"
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="COMPLETED", results=RESULT.format(signed)))
+    page = text(client.get("/fake/async/abc"))
+    assert 'href="https://storage.example.org/b/r.fits?sig=1&amp;exp=2" rel="noreferrer"' in page
+    assert "/fake/async/abc/results/result" not in page
