@@ -7,7 +7,7 @@ import mimetypes
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from django.contrib import messages
 from django.core.cache import cache
@@ -378,9 +378,10 @@ def _job_page(
     client = service.client()
     for result in job.results:
         portal_url = external_url = None
-        if result.href.startswith(("http://", "https://")) and not _same_host(client, result.href):
-            external_url = result.href  # pre-signed storage on another host: linked, never proxied
-        elif result.id not in seen and ID_RE.fullmatch(result.id) and result.href.startswith(("http://", "https://")):
+        href = _result_url(client, job_id, result.href)
+        if href and not _same_host(client, href):
+            external_url = href  # pre-signed storage on another host: linked, never proxied
+        elif href and result.id not in seen and ID_RE.fullmatch(result.id):
             portal_url = reverse("job_result", args=[service.slug, job_id, result.id])
         seen.add(result.id)
         results.append((result, portal_url, external_url))
@@ -733,8 +734,9 @@ def job_result(request: HttpRequest, slug: str, job_id: str, result_id: str) -> 
                 {"service": service, "job": job, "result_id": result_id},
                 status=404,
             )
-        if result.href.startswith(("http://", "https://")) and not _same_host(client, result.href):
-            return HttpResponseRedirect(result.href)  # pre-signed storage: linked, not proxied
+        href = _result_url(client, job_id, result.href)
+        if href and not _same_host(client, href):
+            return HttpResponseRedirect(href)  # pre-signed storage: linked, not proxied
         opened = client.open_result(job_id, result_id)
     except ServiceError as error:
         return _upstream_error(request, service, error, job_id)
@@ -769,9 +771,10 @@ def job_result_preview(request: HttpRequest, slug: str, job_id: str, result_id: 
                 request, "jobs/no_result.html", {"service": service, "job": job, "result_id": result_id}, status=404
             )
         context["job"] = job
-        if result.href.startswith(("http://", "https://")) and not _same_host(client, result.href):
+        href = _result_url(client, job_id, result.href)
+        if href and not _same_host(client, href):
             context["problem"] = "The result is kept on another host; the portal does not fetch it. Download it there."
-            context["external"] = result.href
+            context["external"] = href
             return render(request, "jobs/result_preview.html", context)
         opened = client.open_result(job_id, result_id)
     except ServiceError as error:
@@ -791,6 +794,17 @@ def job_result_preview(request: HttpRequest, slug: str, job_id: str, result_id: 
         opened.close()
     context["limit"] = job.parameter("maxrec")
     return render(request, "jobs/result_preview.html", context)
+
+
+def _result_url(client: UWSClient, job_id: str, href: str) -> str | None:
+    """The absolute web URL of a result, or None for pseudo-results (`uws:executing:4`, `final:0`).
+
+    Relative hrefs are resolved against the job's URL (UWS-NOTES §4.6).
+    """
+    if not href or ":" in href.split("/", 1)[0] and not href.startswith(("http://", "https://")):
+        return None
+    url = urljoin(client.job_url(job_id), href)
+    return url if url.startswith(("http://", "https://")) else None
 
 
 def _same_host(client: UWSClient, url: str) -> bool:

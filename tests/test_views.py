@@ -514,3 +514,22 @@ def test_the_job_page_links_a_result_on_another_host_directly(client, fake):
     page = text(client.get("/fake/async/abc"))
     assert 'href="https://storage.example.org/b/r.fits?sig=1&amp;exp=2" rel="noreferrer"' in page
     assert "/fake/async/abc/results/result" not in page
+
+
+def test_relative_result_hrefs_are_resolved_and_pseudo_results_are_not_links(client, fake):
+    results = (
+        '<uws:result id="votable.xml" xlink:href="./abc/./results/result"/>'
+        '<uws:result id="diag" xlink:href="uws:executing:4"/>'
+        '<uws:result id="evil" xlink:href="javascript:alert(1)"/>'
+    )
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="COMPLETED", results=results))
+    page = text(client.get("/fake/async/abc"))
+    assert 'href="/fake/async/abc/results/votable.xml"' in page
+    assert "uws:executing:4" in page and 'href="uws:' not in page
+    assert 'href="javascript:' not in page
+
+
+def test_the_start_page_picks_a_service(client, fake):
+    page = text(client.get("/", {"service": "dead"}))
+    assert '<option value="dead" selected>' in page
+    assert 'name="service" value="dead"' in page  # the job-id forms are for it
