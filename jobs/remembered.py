@@ -9,11 +9,12 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from .decorators import allow
 from .forms import ID_RE
 from .models import RememberedJob
 from .services import Service, configured_services
+from .tokens import client_for
 from .uws.client import Failure, ServiceError
-from .views import allow
 
 # A refresh asks each service about each job: bounded, newest first.
 REFRESH_LIMIT = 50
@@ -96,7 +97,7 @@ def refresh(request: HttpRequest) -> HttpResponse:
         if service is None:
             continue
         try:
-            job = service.client().get_job(entry.job_id)
+            job = client_for(request, service).get_job(entry.job_id)
         except ServiceError as error:
             if error.failure == Failure.NOT_FOUND:
                 entry.phase = GONE
@@ -131,7 +132,7 @@ def add(request: HttpRequest) -> HttpResponse:
         )
     service, job_id = found
     try:
-        job = service.client().get_job(job_id)
+        job = client_for(request, service).get_job(job_id)
     except ServiceError as error:
         messages.error(request, f"Job {job_id} was not added: {error.message}")
         return redirect("my_jobs")

@@ -34,8 +34,9 @@ class Service:
     def async_url(self) -> str:
         return f"{self.url}/async"
 
-    def client(self) -> UWSClient:
-        return UWSClient(self.title, self.url)
+    def client(self, token: str | None = None) -> UWSClient:
+        """A client for this service; `token` is the user's bearer token for it, if any."""
+        return UWSClient(self.title, self.url, token=token)
 
 
 def load_services(path: Path) -> dict[str, Service]:
@@ -97,3 +98,12 @@ def configured_services() -> dict[str, Service]:
     if path not in _loaded:
         _loaded[path] = load_services(path)
     return _loaded[path]
+
+
+def find_service_or_404(slug: str) -> Service:
+    from django.http import Http404
+
+    service = configured_services().get(slug)
+    if service is None:
+        raise Http404(f"There is no service named {slug} in this portal.")
+    return service

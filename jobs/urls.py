@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import remembered, views
+from . import remembered, tokens, views
 from .forms import ID_PATTERN
 
 SLUG = r"(?P<slug>[a-z0-9_-]+)"
@@ -16,6 +16,8 @@ urlpatterns = [
     path("mine/<int:pk>/forget", remembered.forget, name="my_jobs_forget"),
     re_path(rf"^{SLUG}/$", views.service_home, name="service_home"),
     re_path(rf"^{SLUG}/service$", views.service_info, name="service_info"),
+    re_path(rf"^{SLUG}/token$", tokens.set_token, name="set_token"),
+    re_path(rf"^{SLUG}/token/forget$", tokens.forget_token, name="forget_token"),
     re_path(rf"^{SLUG}/async$", views.job_list, name="job_list"),
     re_path(rf"^{JOB}$", views.job_detail, name="job_detail"),
     re_path(rf"^{JOB}/error$", views.job_error, name="job_error"),

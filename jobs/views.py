@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import mimetypes
 import time
 from dataclasses import dataclass
@@ -11,13 +10,14 @@ from urllib.parse import urljoin, urlsplit
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 
 from . import commands, phases
 from .adql_errors import error_position, marked_query
+from .decorators import allow
 from .forms import (
     FORMATS,
     ID_RE,
@@ -30,7 +30,8 @@ from .forms import (
 )
 from .models import RememberedJob
 from .preview import PreviewError, preview, previewable
-from .services import Service, configured_services
+from .services import Service, configured_services, find_service_or_404
+from .tokens import TokenForm, client_for, token_for
 from .uws.client import ExternalResult, Failure, ServiceError, UWSClient
 from .uws.model import FINAL_PHASES, Job, JobRef
 from .uws.vosi import Availability, Capabilities
@@ -56,6 +57,7 @@ FAILURE_STATUS = {
     Failure.FORBIDDEN_URL: 502,
     Failure.REFUSED: 502,
     Failure.BAD_REQUEST: 502,
+    Failure.BUSY: 503,
 }
 FAILURE_TITLE = {
     Failure.NOT_FOUND: "Not found",
@@ -66,34 +68,11 @@ FAILURE_TITLE = {
     Failure.FORBIDDEN_URL: "The portal did not follow the service",
     Failure.REFUSED: "The service refused the request",
     Failure.BAD_REQUEST: "The service rejected the request",
+    Failure.BUSY: "Too many requests to this service at once",
 }
 
 
 # -- helpers -----------------------------------------------------------------------
-
-
-def allow(*methods: str):
-    """Like Django's require_http_methods, but the refusal is a page, not a blank 405."""
-
-    def decorate(view):
-        @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.method not in methods:
-                response = render(request, "405.html", {"method": request.method, "allowed": methods}, status=405)
-                response["Allow"] = ", ".join(methods)
-                return response
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
-
-
-def _find_service_or_404(slug: str) -> Service:
-    service = configured_services().get(slug)
-    if service is None:
-        raise Http404(f"There is no service named {slug} in this portal.")
-    return service
 
 
 def _upstream_error(
@@ -125,6 +104,8 @@ def _home_page(request: HttpRequest, service: Service, operation_form=None, new_
             "new_job_form": new_job_form or NewJobForm(formats=_format_choices(facts)),
             "operations": HOME_OPERATIONS,
             "facts": facts,
+            "has_token": token_for(request, service) is not None,
+            "token_form": TokenForm(),
         },
         status=status,
     )
@@ -152,7 +133,7 @@ def _service_facts(service: Service, *, fetch: bool) -> ServiceFacts | None:
     facts = cache.get(key)
     if facts is not None or not fetch:
         return facts
-    client = service.client()
+    client = service.client()  # shared by every user: asked without anyone's token
     availability = capabilities = None
     availability_problem = capabilities_problem = None
     try:
@@ -177,7 +158,7 @@ def _format_choices(facts: ServiceFacts | None) -> list[tuple[str, str]]:
 @allow("GET")
 def service_info(request: HttpRequest, slug: str) -> HttpResponse:
     """Availability and capabilities; for htmx, the box of the start page and its FORMAT choices."""
-    service = _find_service_or_404(slug)
+    service = find_service_or_404(slug)
     facts = _service_facts(service, fetch=True)
     form = NewJobForm(formats=_format_choices(facts))
     form.fields["format"].widget.attrs["hx-swap-oob"] = "true"  # refills the start page's choice
@@ -202,7 +183,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @allow("GET")
 def service_home(request: HttpRequest, slug: str) -> HttpResponse:
     """The start page of one service; `?resubmit=<job>` fills the new-query form from that job."""
-    service = _find_service_or_404(slug)
+    service = find_service_or_404(slug)
     resubmit = request.GET.get("resubmit", "")
     if not resubmit:
         return _home_page(request, service)
@@ -210,7 +191,7 @@ def service_home(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, "That is not a job id; the new-query form is empty.")
         return _home_page(request, service, status=400)
     try:
-        job = service.client().get_job(resubmit)
+        job = client_for(request, service).get_job(resubmit)
     except ServiceError as error:
         messages.error(request, f"The query of job {resubmit} could not be read: {error.message}")
         return _home_page(request, service)
@@ -253,7 +234,7 @@ def job_operation(request: HttpRequest) -> HttpResponse:
 
 @allow("GET", "POST")
 def job_list(request: HttpRequest, slug: str) -> HttpResponse:
-    service = _find_service_or_404(slug)
+    service = find_service_or_404(slug)
     if request.method == "POST":
         return _create_job(request, service)
     form = JobListFilterForm(request.GET)
@@ -262,7 +243,9 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "jobs/job_list.html", context, status=400)
     filters = form.cleaned_data
     try:
-        listing = service.client().list_jobs(phases=filters["PHASE"], after=filters["AFTER"], last=filters["LAST"])
+        listing = client_for(request, service).list_jobs(
+            phases=filters["PHASE"], after=filters["AFTER"], last=filters["LAST"]
+        )
     except ServiceError as error:
         return _upstream_error(request, service, error)
     # Newest first where the service says when; services send lists unsorted (UWS-NOTES §4.8).
@@ -308,7 +291,7 @@ def _create_job(request: HttpRequest, service: Service) -> HttpResponse:
     form = NewJobForm(request.POST, formats=choices)
     if not form.is_valid():
         return _home_page(request, service, new_job_form=form, status=400)
-    client = service.client()
+    client = client_for(request, service)
     try:
         job_id = client.create_job(form.uws_parameters())
     except ServiceError as error:
@@ -336,7 +319,7 @@ def _create_job(request: HttpRequest, service: Service) -> HttpResponse:
 
 @allow("GET", "POST")
 def job_detail(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
-    service = _find_service_or_404(slug)
+    service = find_service_or_404(slug)
     if request.method == "POST":
         action, value, form = _action_from_post(request)
         if action is None:
@@ -351,7 +334,7 @@ def job_detail(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
     if request.htmx and shown_phase:
         return _watch(request, service, job_id, shown_phase.upper()[:32])
     try:
-        job = service.client().get_job(job_id)
+        job = client_for(request, service).get_job(job_id)
     except ServiceError as error:
         return _upstream_error(request, service, error, job_id)
     RememberedJob.remember(request.browser_key, service.slug, job_id, job)
@@ -375,7 +358,7 @@ def _job_page(
     now = datetime.now(UTC)
     results = []
     seen: set[str] = set()
-    client = service.client()
+    client = client_for(request, service)
     for result in job.results:
         portal_url = external_url = None
         href = _result_url(client, job_id, result.href)
@@ -501,7 +484,7 @@ WATCH_BACKOFF = 10
 
 def _watch(request: HttpRequest, service: Service, job_id: str, shown_phase: str) -> HttpResponse:
     """Answer htmx's watch request: the live part once the phase changes or WAIT ends."""
-    client = service.client()
+    client = client_for(request, service)
     started = time.monotonic()
     try:
         job = client.get_job(job_id, wait=WATCH_WAIT, phase=shown_phase)
@@ -570,7 +553,7 @@ def _perform(
     request: HttpRequest, service: Service, job_id: str, action: str, value, created: bool = False
 ) -> HttpResponse:
     """Send one operation to the service, then show what it kept (servers clamp values)."""
-    client = service.client()
+    client = client_for(request, service)
     before = None
     if action in (phases.RUN, phases.ABORT):
         before = "PENDING" if created else _phase_before(client, job_id)
@@ -653,7 +636,7 @@ def _seconds(value: int | None) -> str:
 def _after_delete(request: HttpRequest, service: Service, job_id: str) -> HttpResponse:
     """Check what the delete did: some services archive instead (UWS-NOTES §4.11)."""
     try:
-        job = service.client().get_job(job_id)
+        job = client_for(request, service).get_job(job_id)
     except ServiceError as error:
         if error.failure == Failure.NOT_FOUND:
             RememberedJob.objects.filter(browser=request.browser_key, service=service.slug, job_id=job_id).delete()
@@ -673,8 +656,8 @@ def _after_delete(request: HttpRequest, service: Service, job_id: str) -> HttpRe
 
 @allow("GET")
 def job_error(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
-    service = _find_service_or_404(slug)
-    client = service.client()
+    service = find_service_or_404(slug)
+    client = client_for(request, service)
     try:
         document = client.get_error(job_id)
     except ServiceError as error:
@@ -722,8 +705,8 @@ def _file_name(job_id: str, result_id: str, content_type: str) -> str:
 @allow("GET")
 def job_result(request: HttpRequest, slug: str, job_id: str, result_id: str) -> HttpResponse:
     """Stream one result through, or send the browser to the other host that holds it."""
-    service = _find_service_or_404(slug)
-    client = service.client()
+    service = find_service_or_404(slug)
+    client = client_for(request, service)
     try:
         job = client.get_job(job_id)
         result = job.result(result_id)
@@ -756,12 +739,12 @@ PREVIEW_MAX_ROWS = 1000
 @allow("GET")
 def job_result_preview(request: HttpRequest, slug: str, job_id: str, result_id: str) -> HttpResponse:
     """The first rows of a result as a table; only the head of the result is read."""
-    service = _find_service_or_404(slug)
+    service = find_service_or_404(slug)
     try:
         rows = min(max(int(request.GET.get("rows", PREVIEW_ROWS)), 1), PREVIEW_MAX_ROWS)
     except ValueError:
         rows = PREVIEW_ROWS
-    client = service.client()
+    client = client_for(request, service)
     context = {"service": service, "job_id": job_id, "result_id": result_id, "rows": rows}
     try:
         job = client.get_job(job_id)

@@ -210,3 +210,36 @@ def test_it_reads_the_error_document(client, fake):
     fake.reply("GET", "/tap/async/abc/error", body=DALI_ERROR.format("Query timed out"))
     document = client.get_error("abc")
     assert document.message == "Query timed out"
+
+
+def test_each_request_is_logged_once_with_its_facts(client, fake, caplog):
+    import logging
+
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc"))
+    fake.reply("POST", "/tap/async/abc/phase", 303, headers={"Location": "/tap/async/abc"})
+    fake.reply("GET", "/tap/async/abc/results/result", body="a,b\n", headers={"Content-Type": "text/csv"})
+    with caplog.at_level(logging.INFO, logger="jobs.upstream"):
+        client.get_job("abc")
+        client.run("abc")
+        b"".join(client.open_result("abc", "result").chunks())
+        with pytest.raises(ServiceError):
+            UWSClient("Dead", "http://127.0.0.1:9/tap").get_job("x")
+    lines = [record.getMessage() for record in caplog.records if record.name == "jobs.upstream"]
+    assert len(lines) == 4
+    assert lines[0].startswith(f"upstream service=Fake service method=GET url={fake.url}/tap/async/abc status=200 ")
+    assert " duration_ms=" in lines[0] and lines[0].endswith(f"bytes={len(job_xml(job_id='abc'))}")
+    assert "method=POST" in lines[1] and "status=303" in lines[1]
+    assert lines[2].endswith("bytes=4")
+    assert "status=- " in lines[3] and "failure=unreachable" in lines[3]
+
+
+def test_a_busy_service_is_refused_before_it_takes_every_thread(fake):
+    busy = UWSClient("Busy", f"{fake.url}/busy", max_concurrent=1)
+    slot = busy._slot
+    assert slot.acquire(timeout=1)
+    try:
+        with pytest.raises(ServiceError) as caught:
+            busy.get_job("abc")
+        assert caught.value.failure is Failure.BUSY
+    finally:
+        slot.release()

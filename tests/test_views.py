@@ -180,10 +180,6 @@ def test_dead_service_is_a_502_saying_so(client, fake):
 
 def test_slow_service_is_a_504_saying_so(client, fake, monkeypatch):
     monkeypatch.setattr("jobs.uws.client.READ_TIMEOUT", 0.5)
-    monkeypatch.setattr(
-        "jobs.services.Service.client",
-        lambda self: __import__("jobs.uws.client").uws.client.UWSClient(self.title, self.url, timeout=(1, 0.5)),
-    )
     fake.reply("GET", "/tap/async/abc", body=job_xml(), delay=1.5)
     response = client.get("/fake/async/abc")
     assert response.status_code == 504

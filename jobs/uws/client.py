@@ -9,10 +9,13 @@ base URL, follows no redirect by itself, and turns every failure into a
 from __future__ import annotations
 
 import enum
+import logging
+import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import requests
 
@@ -30,6 +33,26 @@ MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 MAX_REDIRECTS = 5
 # VOSI documents only describe the service: a slow one must not hold a page up.
 VOSI_TIMEOUT = (3.0, 5.0)
+# A document that trickles in (each read within the read timeout, the whole far
+# slower) is given up after this many seconds.
+DOCUMENT_DEADLINE = 60.0
+# Requests one process has under way to one service at once; beyond that the
+# user is told the service is busy, so a slow service cannot take every worker
+# thread from the pages of the others.
+MAX_CONCURRENT = 8
+
+log = logging.getLogger("jobs.upstream")
+_slots: dict[str, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+def _slot(base_url: str, size: int) -> threading.BoundedSemaphore:
+    with _slots_lock:
+        if base_url not in _slots:
+            _slots[base_url] = threading.BoundedSemaphore(size)
+        return _slots[base_url]
+
+
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
@@ -44,6 +67,7 @@ class Failure(enum.Enum):
     SERVER_ERROR = "server_error"  # 5xx
     BAD_RESPONSE = "bad_response"  # an answer we cannot use
     FORBIDDEN_URL = "forbidden_url"  # a URL outside the service
+    BUSY = "busy"  # the portal already waits on this service for many requests
 
 
 class ServiceError(Exception):
@@ -72,22 +96,38 @@ class ServiceError(Exception):
         return f"{self.message} ({self.service}: {self.url}{status})"
 
 
-@dataclass(frozen=True)
+@dataclass
 class ResultStream:
-    """An open result download; `close()` it when done."""
+    """An open result download; `close()` it when done (the transfer is then logged)."""
 
     response: requests.Response
     content_type: str
     content_length: int | None
+    client: UWSClient
+    sent: int = 0
+    closed: bool = False
 
     def chunks(self, size: int = 64 * 1024) -> Iterator[bytes]:
         try:
-            yield from self.response.iter_content(size)
+            for chunk in self.response.iter_content(size):
+                self.sent += len(chunk)
+                yield chunk
+        except requests.exceptions.RequestException:
+            # The download is under way: the browser sees a cut-off file, the log says why.
+            log.warning(
+                "upstream service=%s url=%s transfer broke after %d bytes",
+                self.client.name,
+                self.response.url,
+                self.sent,
+            )
         finally:
-            self.response.close()
+            self.close()
 
     def close(self) -> None:
-        self.response.close()
+        if not self.closed:
+            self.closed = True
+            self.response.close()
+            self.client._log(self.response, self.sent)
 
 
 @dataclass(frozen=True)
@@ -110,13 +150,17 @@ class UWSClient:
         base_url: str,
         *,
         session: requests.Session | None = None,
-        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+        timeout: tuple[float, float] | None = None,
+        token: str | None = None,
+        max_concurrent: int = MAX_CONCURRENT,
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.async_url = f"{self.base_url}/async"
         self.session = session or requests.Session()
-        self.timeout = timeout
+        self.timeout = timeout or (CONNECT_TIMEOUT, READ_TIMEOUT)
+        self._token = token  # sent only with requests to this service, never logged
+        self._slot = _slot(self.base_url, max_concurrent)
 
     # -- the one request function -------------------------------------------------
 
@@ -146,30 +190,64 @@ class UWSClient:
         """
         if not self.is_own_url(url):
             raise self._error(Failure.FORBIDDEN_URL, "The portal only contacts the configured service.", url)
+        headers = {"User-Agent": USER_AGENT, "Accept": accept}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        if not self._slot.acquire(timeout=1.0):
+            raise self._error(
+                Failure.BUSY, "The portal is already waiting on this service for many requests; try again shortly.", url
+            )
+        started = time.monotonic()
         try:
-            return self.session.request(
+            response = self.session.request(
                 method,
                 url,
                 params=params,
                 data=data,
-                headers={"User-Agent": USER_AGENT, "Accept": accept},
+                headers=headers,
                 timeout=timeout or self.timeout,
                 allow_redirects=False,
                 stream=stream,
             )
         except requests.exceptions.ConnectTimeout:
-            raise self._error(Failure.TIMEOUT, "The service did not accept a connection in time.", url) from None
+            failure, message = Failure.TIMEOUT, "The service did not accept a connection in time."
         except requests.exceptions.Timeout:
-            raise self._error(Failure.TIMEOUT, "The service did not answer in time.", url) from None
+            failure, message = Failure.TIMEOUT, "The service did not answer in time."
         except requests.exceptions.ConnectionError as exc:
-            message = "The service could not be reached."
+            failure, message = Failure.UNREACHABLE, "The service could not be reached."
             if "Connection refused" in str(exc):
                 message = "The service refused the connection: it may be down."
             elif "reset" in str(exc).lower() or "aborted" in str(exc).lower():
                 message = "The service closed the connection before it finished answering."
-            raise self._error(Failure.UNREACHABLE, message, url) from None
         except requests.exceptions.RequestException as exc:
-            raise self._error(Failure.BAD_RESPONSE, f"The request failed: {exc.__class__.__name__}.", url) from None
+            failure, message = Failure.BAD_RESPONSE, f"The request failed: {exc.__class__.__name__}."
+        else:
+            response.started = started  # for the log line once the body is read
+            return response
+        finally:
+            self._slot.release()
+        log.info(
+            "upstream service=%s method=%s url=%s status=- duration_ms=%d bytes=0 failure=%s",
+            self.name,
+            method,
+            _loggable(url, params),
+            (time.monotonic() - started) * 1000,
+            failure.value,
+        )
+        raise self._error(failure, message, url)
+
+    def _log(self, response: requests.Response, size: int) -> None:
+        """One line per request: service, method, URL, status, duration, bytes (never a token)."""
+        started = getattr(response, "started", time.monotonic())
+        log.info(
+            "upstream service=%s method=%s url=%s status=%d duration_ms=%d bytes=%d",
+            self.name,
+            response.request.method,
+            response.url,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+            size,
+        )
 
     def _error(
         self, failure: Failure, message: str, url: str, status: int | None = None, detail: str | None = None
@@ -184,6 +262,7 @@ class UWSClient:
     def _read(self, response: requests.Response, limit: int | None = None) -> bytes:
         """The body, at most `limit` bytes (MAX_DOCUMENT_BYTES); any transfer failure is a ServiceError."""
         limit = limit or MAX_DOCUMENT_BYTES
+        started = getattr(response, "started", time.monotonic())
         chunks: list[bytes] = []
         size = 0
         try:
@@ -193,6 +272,13 @@ class UWSClient:
                     raise self._error(
                         Failure.BAD_RESPONSE,
                         f"The service sent a document larger than the portal reads ({limit:,} bytes).",
+                        response.url,
+                        response.status_code,
+                    )
+                if time.monotonic() - started > DOCUMENT_DEADLINE:
+                    raise self._error(
+                        Failure.TIMEOUT,
+                        f"The service sent its answer too slowly (not complete after {DOCUMENT_DEADLINE:.0f} s).",
                         response.url,
                         response.status_code,
                     )
@@ -206,6 +292,7 @@ class UWSClient:
             ) from None
         finally:
             response.close()
+            self._log(response, size)
         return b"".join(chunks)
 
     def _get(self, url: str, *, params=None, accept: str = ACCEPT_DOCUMENT, timeout=None) -> requests.Response:
@@ -215,6 +302,7 @@ class UWSClient:
             if response.status_code not in REDIRECT_STATUSES:
                 return response
             response.close()
+            self._log(response, 0)
             location = response.headers.get("Location")
             if not location:
                 raise self._error(
@@ -389,6 +477,7 @@ class UWSClient:
             if response.status_code not in REDIRECT_STATUSES:
                 break
             response.close()
+            self._log(response, 0)
             location = response.headers.get("Location")
             if not location:
                 raise self._error(
@@ -410,7 +499,15 @@ class UWSClient:
             response=response,
             content_type=content_type,
             content_length=int(length) if length and length.isdigit() else None,
+            client=self,
         )
+
+
+def _loggable(url: str, params) -> str:
+    if not params:
+        return url
+    pairs = params.items() if isinstance(params, Mapping) else params
+    return f"{url}?{urlencode(list(pairs))}"
 
 
 def _service_message(body: bytes, content_type: str) -> str | None:

@@ -1,0 +1,69 @@
+"""Bearer tokens for protected data (ESO serves proprietary data to token holders).
+
+A token lives in the user's session only, goes only to its own service (the
+client sends nothing to any other host), is never logged and never shown back.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from .decorators import allow
+from .services import Service, configured_services, find_service_or_404
+from .uws.client import UWSClient
+
+SESSION_KEY = "service_tokens"
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label="Bearer token", max_length=8192, strip=True, widget=forms.PasswordInput(attrs={"autocomplete": "off"})
+    )
+
+    def clean_token(self) -> str:
+        token = self.cleaned_data["token"]
+        # A header value: no line breaks or control characters (they would split the header).
+        if any(ord(character) < 0x21 or ord(character) == 0x7F for character in token):
+            raise forms.ValidationError("A token is one line of printable characters without spaces.")
+        return token
+
+
+def token_for(request: HttpRequest, service: Service) -> str | None:
+    return request.session.get(SESSION_KEY, {}).get(service.slug)
+
+
+def client_for(request: HttpRequest, service: Service) -> UWSClient:
+    """The service's client, carrying this user's token for it, if they gave one."""
+    return service.client(token=token_for(request, service))
+
+
+@allow("POST")
+def set_token(request: HttpRequest, slug: str) -> HttpResponse:
+    service = find_service_or_404(slug)
+    form = TokenForm(request.POST)
+    if form.is_valid():
+        tokens = dict(request.session.get(SESSION_KEY, {}))
+        tokens[service.slug] = form.cleaned_data["token"]
+        request.session[SESSION_KEY] = tokens
+        request.session.cycle_key()  # a new session id once it holds a credential
+        messages.success(request, f"Token kept for {service.title} in this browser session only.")
+    else:
+        messages.error(request, "; ".join(form.errors["token"]) + " The token was not kept.")
+    return redirect("service_home", slug=service.slug)
+
+
+@allow("POST")
+def forget_token(request: HttpRequest, slug: str) -> HttpResponse:
+    service = find_service_or_404(slug)
+    tokens = dict(request.session.get(SESSION_KEY, {}))
+    if tokens.pop(service.slug, None) is not None:
+        request.session[SESSION_KEY] = tokens
+        messages.success(request, f"The token for {service.title} is forgotten.")
+    return redirect("service_home", slug=service.slug)
+
+
+def has_token(request: HttpRequest, slug: str) -> bool:
+    return slug in request.session.get(SESSION_KEY, {}) and slug in configured_services()
