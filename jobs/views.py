@@ -76,9 +76,14 @@ FAILURE_TITLE = {
 
 
 def _upstream_error(
-    request: HttpRequest, service: Service, error: ServiceError, job_id: str | None = None
+    request: HttpRequest,
+    service: Service,
+    error: ServiceError,
+    job_id: str | None = None,
+    *,
+    done: str | None = None,
 ) -> HttpResponse:
-    """The page for a failed request to a service: what happened, and what was not done."""
+    """The page for a failed request to a service: what happened, and what was and was not done."""
     return render(
         request,
         "jobs/upstream_error.html",
@@ -87,9 +92,36 @@ def _upstream_error(
             "job_id": job_id,
             "error": error,
             "title": FAILURE_TITLE[error.failure],
+            "done": done,
         },
         status=FAILURE_STATUS[error.failure],
     )
+
+
+ACTION_NAMES = {
+    phases.RUN: "start the job",
+    phases.ABORT: "abort the job",
+    phases.DURATION: "change the execution duration",
+    phases.DESTRUCTION: "change the destruction time",
+    phases.DELETE: "delete the job",
+}
+
+
+def _uncertain_outcome(action: str, error: ServiceError) -> str:
+    """What a failed change did, as far as the portal can know."""
+    wanted = ACTION_NAMES[action]
+    if error.failure in (Failure.FORBIDDEN_URL, Failure.BUSY) or (
+        error.failure == Failure.UNREACHABLE and "refused the connection" in error.message
+    ):
+        return f"The request to {wanted} never reached the service: nothing was changed."
+    if error.failure in (Failure.TIMEOUT, Failure.UNREACHABLE):
+        return (
+            f"The request to {wanted} was sent, but no complete answer came back: the service may or may not "
+            "have done it. Reload the job page to see its state."
+        )
+    if error.failure == Failure.NOT_FOUND:
+        return "Nothing was changed: the service does not know the job."
+    return f"The service failed while asked to {wanted}; reload the job page to see whether anything changed."
 
 
 def _home_page(request: HttpRequest, service: Service, operation_form=None, new_job_form=None, status=200):
@@ -229,6 +261,8 @@ def job_operation(request: HttpRequest) -> HttpResponse:
         "executionduration": form.cleaned_data.get("executionduration"),
         "destruction": form.cleaned_data.get("destruction"),
     }.get(op)
+    if op == phases.DELETE:
+        return _confirm_delete(request, service, job_id)
     return _perform(request, service, job_id, op, value)
 
 
@@ -329,6 +363,8 @@ def job_detail(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
                 {"service": service, "job_id": job_id, "form": form, "problem": value},
                 status=400,
             )
+        if action == phases.DELETE and request.POST.get("CONFIRMED", request.POST.get("confirmed")) != "yes":
+            return _confirm_delete(request, service, job_id)
         return _perform(request, service, job_id, action, value)
     shown_phase = request.GET.get("watch", "")
     if request.htmx and shown_phase:
@@ -549,6 +585,19 @@ def _action_from_post(request: HttpRequest):
     return None, "Nothing to do: send PHASE=RUN, PHASE=ABORT, EXECUTIONDURATION, DESTRUCTION or ACTION=DELETE.", None
 
 
+def _confirm_delete(request: HttpRequest, service: Service, job_id: str) -> HttpResponse:
+    """A delete cannot be undone: ask first, showing what would go (if the job can be read)."""
+    try:
+        job = client_for(request, service).get_job(job_id)
+    except ServiceError as error:
+        job, problem = None, error.message
+    else:
+        problem = None
+    return render(
+        request, "jobs/confirm_delete.html", {"service": service, "job_id": job_id, "job": job, "problem": problem}
+    )
+
+
 def _perform(
     request: HttpRequest, service: Service, job_id: str, action: str, value, created: bool = False
 ) -> HttpResponse:
@@ -570,19 +619,25 @@ def _perform(
             client.delete(job_id)
             return _after_delete(request, service, job_id)
     except ServiceError as error:
+        created_note = f"Job {job_id} was created and is listed in My jobs, but the service did not start it. "
         if error.failure not in (Failure.REFUSED, Failure.BAD_REQUEST):
-            return _upstream_error(request, service, error, job_id)
+            done = _uncertain_outcome(action, error)
+            return _upstream_error(request, service, error, job_id, done=created_note + done if created else done)
         if created:
-            messages.info(request, f"Job {job_id} was created, but the service did not start it.")
+            messages.info(request, created_note)
         try:
             job = client.get_job(job_id)
         except ServiceError as read_error:
-            return _upstream_error(request, service, read_error, job_id)
+            return _upstream_error(request, service, read_error, job_id, done="The service refused the request.")
         return _job_page(request, service, job, job_id, status=409, refusal=error)
     try:
         job = client.get_job(job_id)
     except ServiceError as error:
-        return _upstream_error(request, service, error, job_id)
+        done = (
+            f"The service accepted the request to {ACTION_NAMES[action]}, but reading the job back failed, "
+            "so what it kept is not known yet."
+        )
+        return _upstream_error(request, service, error, job_id, done=done)
     RememberedJob.remember(request.browser_key, service.slug, job_id, job)
     _remember_last_action(request, service, job_id, action, value)
     messages.success(request, _outcome(action, value, job, created, before))

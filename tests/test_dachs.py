@@ -164,7 +164,10 @@ def test_the_abort_form_of_the_start_page_aborts_a_pending_job(client, uws):
 
 def test_delete_removes_the_job_and_lands_on_the_list(client, uws):
     job_id = create(client, FAST_QUERY, run=False)
-    response = client.post("/go", {"service": "dachs", "op": "delete", "job_id": job_id}, follow=True)
+    asked = client.post("/go", {"service": "dachs", "op": "delete", "job_id": job_id})
+    assert "cannot be undone" in asked.content.decode()
+    assert uws.get_job(job_id).phase == "PENDING"  # not deleted before the confirmation
+    response = client.post(f"/dachs/async/{job_id}", {"ACTION": "DELETE", "CONFIRMED": "yes"}, follow=True)
     assert response.redirect_chain[-1][0] == "/dachs/async"
     assert f"Job {job_id} deleted." in messages_of(response)
     with pytest.raises(ServiceError) as caught:

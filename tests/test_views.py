@@ -288,7 +288,7 @@ def test_bad_input_on_the_job_page_sends_nothing(client, fake, posted, message):
 def test_delete_goes_to_the_job_list_and_checks_the_job_is_gone(client, fake):
     fake.reply("DELETE", "/tap/async/abc", 303, headers={"Location": f"{fake.url}/tap/async"})
     fake.reply("GET", "/tap/async/abc", 404, "gone", headers={"Content-Type": "text/plain"})
-    response = client.post("/fake/async/abc", {"action": "delete"})
+    response = client.post("/fake/async/abc", {"action": "delete", "confirmed": "yes"})
     assert response.status_code == 302
     assert response["Location"] == "/fake/async"
     assert [(request.method, request.path) for request in fake.requests] == [
@@ -301,7 +301,7 @@ def test_an_archiving_delete_is_reported_as_such(client, fake):
     fake.reply("DELETE", "/tap/async/abc", 303, headers=SEE_JOB)
     fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="ARCHIVED"))
     fake.reply("GET", "/tap/async", body='<jobs xmlns="http://www.ivoa.net/xml/UWS/v1.0"/>')
-    response = client.post("/fake/async/abc", {"ACTION": "DELETE"}, follow=True)
+    response = client.post("/fake/async/abc", {"ACTION": "DELETE", "CONFIRMED": "yes"}, follow=True)
     assert "The service archived job abc instead of deleting it." in messages_of(response)
 
 
@@ -529,3 +529,38 @@ def test_the_start_page_picks_a_service(client, fake):
     page = text(client.get("/", {"service": "dead"}))
     assert '<option value="dead" selected>' in page
     assert 'name="service" value="dead"' in page  # the job-id forms are for it
+
+
+def test_a_delete_asks_for_confirmation_first(client, fake):
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="COMPLETED", query="SELECT 42"))
+    for response in (
+        client.post("/fake/async/abc", {"ACTION": "DELETE"}),
+        client.post("/go", {"service": "fake", "op": "delete", "job_id": "abc"}),
+    ):
+        page = text(response)
+        assert response.status_code == 200
+        assert "cannot be undone" in page and "SELECT 42" in page and "COMPLETED" in page
+        assert 'name="CONFIRMED" value="yes"' in page
+    assert changes(fake) == []  # nothing deleted yet
+
+
+def test_an_action_that_times_out_says_it_may_or_may_not_have_happened(client, fake, monkeypatch):
+    monkeypatch.setattr("jobs.uws.client.READ_TIMEOUT", 0.5)
+    fake.reply("POST", "/tap/async/abc/executionduration", 303, headers=SEE_JOB, delay=1.5)
+    page = text(client.post("/fake/async/abc", {"EXECUTIONDURATION": "60"}))
+    assert "may or may not have done it" in page
+
+
+def test_an_action_accepted_but_not_read_back_says_so(client, fake):
+    fake.reply("POST", "/tap/async/abc/executionduration", 303, headers=SEE_JOB)
+    fake.reply("GET", "/tap/async/abc", 500, "<html>down</html>", headers={"Content-Type": "text/html"})
+    response = client.post("/fake/async/abc", {"EXECUTIONDURATION": "60"})
+    assert response.status_code == 502
+    assert "accepted the request to change the execution duration, but reading the job back failed" in text(response)
+
+
+def test_a_created_job_that_could_not_be_started_is_said_to_exist(client, fake, monkeypatch):
+    fake.reply("POST", "/tap/async", 303, headers={"Location": "/tap/async/n1"})
+    fake.reply("POST", "/tap/async/n1/phase", 502, "<html>proxy error</html>", headers={"Content-Type": "text/html"})
+    page = text(client.post("/fake/async", {"query": "SELECT 1", "format": "votable", "run": "on"}))
+    assert "Job n1 was created and is listed in My jobs, but the service did not start it." in page
