@@ -564,3 +564,11 @@ def test_a_created_job_that_could_not_be_started_is_said_to_exist(client, fake, 
     fake.reply("POST", "/tap/async/n1/phase", 502, "<html>proxy error</html>", headers={"Content-Type": "text/html"})
     page = text(client.post("/fake/async", {"query": "SELECT 1", "format": "votable", "run": "on"}))
     assert "Job n1 was created and is listed in My jobs, but the service did not start it." in page
+
+
+def test_pages_have_a_short_title(client, fake):
+    import re
+
+    for url in ("/", "/fake/", "/mine", "/nosuch/"):
+        title = re.search(r"<title>(.*?)</title>", text(client.get(url)), re.S)[1]
+        assert len(title) < 80 and "<" not in title, (url, title)
