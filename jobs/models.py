@@ -30,20 +30,22 @@ class RememberedJob(models.Model):
         return f"{self.service}/{self.job_id}"
 
     @classmethod
-    def remember(cls, browser: str, service: str, job_id: str, job: Job) -> "RememberedJob":
+    def remember(cls, browser: str, service: str, job_id: str, job: Job) -> None:
         """Record the job as the service has it now (creating the entry the first time).
 
         `job_id` is the id in the portal's URL, which some services' documents spell
-        differently.
+        differently. Nothing is written when nothing changed: a watched page asks
+        every few seconds.
         """
-        entry, _ = cls.objects.update_or_create(
-            browser=browser,
-            service=service,
-            job_id=job_id,
-            defaults={
-                "phase": job.phase[:32],
-                "creation_time": job.creation_time,
-                "query_start": " ".join((job.query or "").split())[:QUERY_START_LENGTH],
-            },
-        )
-        return entry
+        values = {
+            "phase": job.phase[:32],
+            "creation_time": job.creation_time,
+            "query_start": " ".join((job.query or "").split())[:QUERY_START_LENGTH],
+        }
+        entry = cls.objects.filter(browser=browser, service=service, job_id=job_id).first()
+        if entry is None:
+            cls.objects.get_or_create(browser=browser, service=service, job_id=job_id, defaults=values)
+        elif any(getattr(entry, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(entry, name, value)
+            entry.save(update_fields=[*values, "seen_at"])

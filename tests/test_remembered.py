@@ -129,3 +129,12 @@ def test_my_jobs_filters_by_service_and_phase(client, fake):
     assert "b2" in page and "a1" not in page
     page = client.get("/mine", {"phase": "completed"}).content.decode()
     assert "a1" in page and "b2" not in page
+
+
+def test_watching_an_unchanged_job_writes_nothing(client, fake, django_assert_max_num_queries):
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="EXECUTING"))
+    client.get("/fake/async/abc")
+    seen = RememberedJob.objects.get().seen_at
+    with django_assert_max_num_queries(3):  # session, the entry: read only
+        client.get("/fake/async/abc", {"watch": "EXECUTING"}, HTTP_HX_REQUEST="true")
+    assert RememberedJob.objects.get().seen_at == seen
