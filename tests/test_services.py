@@ -77,4 +77,4 @@ def test_a_malformed_file_stops_the_portal_at_start(tmp_path):
         timeout=60,
     )
     assert completed.returncode != 0
-    assert f"{path}: [services.x]: missing url" in completed.stderr
+    assert completed.stderr.strip() == f"portal: configuration error: {path}: [services.x]: missing url"
