@@ -1,10 +1,13 @@
 """What the portal keeps: the jobs each browser has created or opened."""
 
-from django.db import models
+import logging
+
+from django.db import DatabaseError, models
 
 from .uws.model import Job
 
 QUERY_START_LENGTH = 200
+log = logging.getLogger(__name__)
 
 
 class RememberedJob(models.Model):
@@ -42,10 +45,14 @@ class RememberedJob(models.Model):
             "creation_time": job.creation_time,
             "query_start": " ".join((job.query or "").split())[:QUERY_START_LENGTH],
         }
-        entry = cls.objects.filter(browser=browser, service=service, job_id=job_id).first()
-        if entry is None:
-            cls.objects.get_or_create(browser=browser, service=service, job_id=job_id, defaults=values)
-        elif any(getattr(entry, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(entry, name, value)
-            entry.save(update_fields=[*values, "seen_at"])
+        try:
+            entry = cls.objects.filter(browser=browser, service=service, job_id=job_id).first()
+            if entry is None:
+                cls.objects.get_or_create(browser=browser, service=service, job_id=job_id, defaults=values)
+            elif any(getattr(entry, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(entry, name, value)
+                entry.save(update_fields=[*values, "seen_at"])
+        except DatabaseError:
+            # The page the user asked for matters more than the bookkeeping: show it.
+            log.exception("could not remember job %s of %s", job_id, service)
