@@ -1,12 +1,14 @@
 # make run    set up and serve the portal on http://127.0.0.1:8000 (ESO's services)
+# make serve  serve it in production, behind an HTTPS proxy (PORTAL_SECRET_KEY required)
 # make test   set up everything the tests need (DaCHS included) and run them all
 # make lint   ruff over the code
+# make loadtest  a slow service under 200 clients, on loopback, about a minute (docs/loadtest.md)
 
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test test-python dachs chromium lint
+.PHONY: run serve loadtest test test-python dachs chromium browser-tools lint
 
 run: .secret_key
 	bash scripts/python-env.sh $(VENV) requirements.txt
@@ -14,6 +16,20 @@ run: .secret_key
 		$(BIN)/python manage.py migrate --noinput -v0 && \
 		$(BIN)/python manage.py collectstatic --noinput -v0 && \
 		exec $(BIN)/gunicorn -c portal/gunicorn.conf.py portal.wsgi
+
+# Production: its own key, https through the proxy (README: "Serve it in production").
+serve:
+	@test -n "$$PORTAL_SECRET_KEY" || { echo "make serve: set PORTAL_SECRET_KEY to this deployment's own secret key" \
+		"(never the .secret_key of make run; e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))')" >&2; exit 1; }
+	bash scripts/python-env.sh $(VENV) requirements.txt
+	export PORTAL_PRODUCTION=1 && \
+		$(BIN)/python manage.py migrate --noinput -v0 && \
+		$(BIN)/python manage.py collectstatic --noinput -v0 && \
+		exec $(BIN)/gunicorn -c portal/gunicorn.conf.py portal.wsgi
+
+loadtest:
+	bash scripts/python-env.sh $(VENV) requirements.txt
+	$(BIN)/python -m bench.loadtest
 
 # A key of this checkout's own for `make run`; production sets PORTAL_SECRET_KEY.
 .secret_key:
@@ -29,7 +45,10 @@ dachs:
 chromium:
 	bash scripts/chromium.sh
 
-test: test-python dachs chromium
+browser-tools:
+	bash scripts/browser-tools.sh
+
+test: test-python dachs chromium browser-tools
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py check --settings=tests.settings
 	$(BIN)/pytest

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import remembered, tokens, views
+from . import health, remembered, tokens, views
 from .forms import ID_PATTERN
 
 SLUG = r"(?P<slug>[a-z0-9_-]+)"
@@ -8,6 +8,7 @@ JOB = rf"{SLUG}/async/(?P<job_id>{ID_PATTERN})"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
     path("go", views.job_operation, name="job_operation"),
     path("mine", remembered.my_jobs, name="my_jobs"),
     path("mine/refresh", remembered.refresh, name="my_jobs_refresh"),
