@@ -5,10 +5,12 @@ soon as it has the rows it shows (or has read `max_bytes`), so a preview costs t
 any size of result. Bytes in, a frozen `Preview` out: nothing here knows Django or the network.
 
 What a preview does with a body it cannot read to the end:
-- at `max_bytes` it gives the rows read by then, with `more_rows=True` (no rows if the first
-  is larger than that); if the first `max_bytes` hold no table data, that is a `PreviewError`;
-- a body that ends early (a dropped connection) gives the rows read so far, with
-  `more_rows=True`; if it ends before the first row, that is a `PreviewError`;
+- at `max_bytes`, or after `max_seconds` (a service that trickles its result), it gives the
+  rows read by then, with `more_rows=True` (no rows if the first is larger than that); if
+  what was read by then holds no table data, that is a `PreviewError`;
+- a body that ends early (a dropped connection: its chunks end, or raise ConnectionError)
+  gives the rows read so far, with `more_rows=True`; if it ends before the first row, that
+  is a `PreviewError`;
 - a body that is broken (not XML, bad base64, a BINARY row cut off inside a complete
   STREAM) is a `PreviewError`, whatever was read before it.
 """
@@ -21,6 +23,7 @@ import codecs
 import csv
 import math
 import struct
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -59,6 +62,8 @@ class PreviewError(ValueError):
 
 
 _PIECE = 64 * 1024  # bytes handed to a parser at a time, so reading stops soon after the last row shown
+# A preview is a page someone waits for: a result that comes slower than this is shown as far as it came.
+MAX_SECONDS = 30.0
 
 _VOTABLE_TYPES = frozenset({"application/x-votable+xml", "application/votable+xml", "text/xml", "application/xml"})
 _DELIMITED_TYPES = {"text/csv": "csv", "text/tab-separated-values": "tsv"}
@@ -87,9 +92,14 @@ def previewable(content_type: str) -> str | None:
 
 
 def preview(
-    chunks: Iterable[bytes], content_type: str, *, max_rows: int = 100, max_bytes: int = 16 * 1024 * 1024
+    chunks: Iterable[bytes],
+    content_type: str,
+    *,
+    max_rows: int = 100,
+    max_bytes: int = 16 * 1024 * 1024,
+    max_seconds: float | None = None,
 ) -> Preview:
-    """The metadata and first `max_rows` rows of a result, reading no more than `max_bytes` of it.
+    """The metadata and first `max_rows` rows of a result, read within `max_bytes` and `max_seconds`.
 
     The chunks are consumed lazily and left unfinished once the preview is complete: closing
     the response is the caller's job.
@@ -97,7 +107,7 @@ def preview(
     kind = previewable(content_type)
     if kind is None:
         raise PreviewError(f"a result of type {content_type.strip() or 'unknown'} has no preview: download it instead")
-    head = _Head(chunks, max_bytes)
+    head = _Head(chunks, max_bytes, MAX_SECONDS if max_seconds is None else max_seconds)
     if kind == "votable":
         return _read_votable(head, max_rows)
     _, parameters = _media_type(content_type)
@@ -108,27 +118,45 @@ def preview(
 
 
 class _Head:
-    """The body's chunks up to `max_bytes`, cut into pieces small enough to stop early."""
+    """The body's chunks up to `max_bytes` and `max_seconds`, cut into pieces small enough to stop early."""
 
-    def __init__(self, chunks: Iterable[bytes], max_bytes: int) -> None:
+    def __init__(self, chunks: Iterable[bytes], max_bytes: int, max_seconds: float) -> None:
         self._chunks = chunks
         self.max_bytes = max_bytes
+        self.max_seconds = max_seconds
         self.read = 0
-        self.cut = False  # stopped at max_bytes with more of the body left
+        self.cut = False  # stopped at max_bytes or max_seconds, or broken off, with more of the body left
+        self.late = False  # stopped at max_seconds
+        self.broken = False  # the chunks raised ConnectionError
+
+    def nothing_to_show(self) -> str:
+        """Why what was read holds no table data."""
+        if self.broken:
+            return "the transfer broke off before the first row"
+        if self.late:
+            return f"the service sent too little of the result in {self.max_seconds:.0f} s to show any rows"
+        return f"the first {self.max_bytes} bytes of the result hold no table data"
 
     def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._chunks:
-            for start in range(0, len(chunk), _PIECE):
-                piece = chunk[start : start + _PIECE]
-                room = self.max_bytes - self.read
-                if len(piece) > room:
-                    self.cut = True
-                    self.read += room
-                    if room:
-                        yield piece[:room]
+        deadline = time.monotonic() + self.max_seconds
+        try:
+            for chunk in self._chunks:
+                if time.monotonic() > deadline:
+                    self.cut = self.late = True
                     return
-                self.read += len(piece)
-                yield piece
+                for start in range(0, len(chunk), _PIECE):
+                    piece = chunk[start : start + _PIECE]
+                    room = self.max_bytes - self.read
+                    if len(piece) > room:
+                        self.cut = True
+                        self.read += room
+                        if room:
+                            yield piece[:room]
+                        return
+                    self.read += len(piece)
+                    yield piece
+        except ConnectionError:
+            self.cut = self.broken = True
 
 
 # -- VOTable ------------------------------------------------------------------------------
@@ -606,10 +634,10 @@ def _read_votable(head: _Head, max_rows: int) -> Preview:
         if reader.done:
             return reader.preview()
     if head.read == 0:
-        raise PreviewError("the result is empty")
+        raise PreviewError(head.nothing_to_show() if head.late or head.broken else "the result is empty")
     if head.cut:
         if reader.table in (None, "meta"):
-            raise PreviewError(f"the first {head.max_bytes} bytes of the result hold no table data")
+            raise PreviewError(head.nothing_to_show())
         return reader.preview(more_rows=reader.table == "data")
     try:
         parser.close()
@@ -660,7 +688,9 @@ def _read_delimited(head: _Head, kind: str, header: bool, max_rows: int) -> Prev
     except csv.Error as exc:
         raise PreviewError(f"malformed {kind.upper()}: {exc}") from None
     if head.read == 0:
-        raise PreviewError("the result is empty")
+        raise PreviewError(head.nothing_to_show() if head.late or head.broken else "the result is empty")
+    if (head.late or head.broken) and not rows:
+        raise PreviewError(head.nothing_to_show())
     more_rows = len(rows) > max_rows
     if head.cut and not more_rows:
         rows = rows[:-1]  # the last line read may be cut in half

@@ -477,7 +477,9 @@ EXTENSIONS = [("+1 day", timedelta(days=1)), ("+1 week", timedelta(weeks=1)), ("
 
 def _extensions(job: Job, now: datetime) -> list[tuple[str, str]]:
     start = max(job.destruction or now, now)
-    return [(label, utc_iso(start + delta)) for label, delta in EXTENSIONS]
+    # Some services keep jobs to the calendar's last day (9999-12-31): no later time exists.
+    latest = datetime.max.replace(tzinfo=UTC)
+    return [(label, utc_iso(start + delta)) for label, delta in EXTENSIONS if start <= latest - delta]
 
 
 def _timing(job: Job, now: datetime) -> dict:
@@ -489,10 +491,11 @@ def _timing(job: Job, now: datetime) -> dict:
     limit = job.execution_duration
     if limit:
         timing.update(limit=limit, limit_text=_span(limit), percent=min(100, elapsed * 100 // limit))
-        deadline = job.start_time + timedelta(seconds=limit)
         if elapsed >= limit:
             timing["warning"] = "the job has used all its execution duration; the service will stop it."
-        elif job.quote and job.quote > deadline:
+        elif job.quote and job.quote - job.start_time > timedelta(seconds=limit):
+            # Compared as spans: a start near 9999-12-31 plus the limit is no datetime.
+            deadline = job.start_time + timedelta(seconds=limit)
             timing["warning"] = (
                 f"the service expects it to end at {job.quote:%H:%M:%S} UTC, after its limit: "
                 f"it will be stopped at {deadline:%H:%M:%S} UTC. Raise the execution duration or simplify the query."

@@ -126,9 +126,9 @@ def test_my_jobs_filters_by_service_and_phase(client, fake):
     RememberedJob.objects.create(browser=key, service="fake", job_id="a1", phase="COMPLETED")
     RememberedJob.objects.create(browser=key, service="dead", job_id="b2", phase="ERROR")
     page = client.get("/mine", {"service": "dead"}).content.decode()
-    assert "b2" in page and "a1" not in page
+    assert 'href="/dead/async/b2"' in page and 'href="/fake/async/a1"' not in page
     page = client.get("/mine", {"phase": "completed"}).content.decode()
-    assert "a1" in page and "b2" not in page
+    assert 'href="/fake/async/a1"' in page and 'href="/dead/async/b2"' not in page
 
 
 def test_watching_an_unchanged_job_writes_nothing(client, fake, django_assert_max_num_queries):

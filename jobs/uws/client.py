@@ -9,6 +9,7 @@ base URL, follows no redirect by itself, and turns every failure into a
 from __future__ import annotations
 
 import enum
+import http.client
 import logging
 import threading
 import time
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import requests
+import urllib3
 
 from .model import ErrorDocument, Job, JobList, JobRef
 from .parse import UWSParseError, dali_error_message, error_document, parse_job, parse_job_list, parse_time
@@ -108,18 +110,24 @@ class ResultStream:
     closed: bool = False
 
     def chunks(self, size: int = 64 * 1024) -> Iterator[bytes]:
+        """The body as it arrives; a transfer that breaks off raises ConnectionError.
+
+        Ending quietly instead would make a body sent without Content-Length look
+        complete: the browser must see the download fail (the server then closes the
+        connection without the last chunk), and a preview must know it was cut short.
+        """
         try:
-            for chunk in self.response.iter_content(size):
+            for chunk in _arriving(self.response, size):
                 self.sent += len(chunk)
                 yield chunk
-        except requests.exceptions.RequestException:
-            # The download is under way: the browser sees a cut-off file, the log says why.
+        except urllib3.exceptions.HTTPError:
             log.warning(
                 "upstream service=%s url=%s transfer broke after %d bytes",
                 self.client.name,
                 self.response.url,
                 self.sent,
             )
+            raise ConnectionError(f"the service broke off the transfer after {self.sent} bytes") from None
         finally:
             self.close()
 
@@ -135,6 +143,18 @@ class ExternalResult:
     """A result the service keeps on another host (pre-signed storage URLs): link, never proxy."""
 
     url: str
+
+
+class _Session(requests.Session):
+    """A requests session that leaves redirects to the client (`_get`, `open_result`).
+
+    Even told not to follow a redirect, requests works out where it would go, and fails
+    with a UnicodeDecodeError on a Location that is not UTF-8: that Location may belong
+    to an answer the portal reads no further (the 303 after an accepted action).
+    """
+
+    def resolve_redirects(self, *args, **kwargs) -> Iterator:
+        return iter(())
 
 
 def _quote_id(value: str) -> str:
@@ -157,7 +177,7 @@ class UWSClient:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.async_url = f"{self.base_url}/async"
-        self.session = session or requests.Session()
+        self.session = session or _Session()
         self.timeout = timeout or (CONNECT_TIMEOUT, READ_TIMEOUT)
         self._token = token  # sent only with requests to this service, never logged
         self._slot = _slot(self.base_url, max_concurrent)
@@ -181,12 +201,13 @@ class UWSClient:
         params: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
         data: Mapping[str, str] | None = None,
         accept: str = ACCEPT_DOCUMENT,
-        stream: bool = False,
         timeout: tuple[float, float] | None = None,
     ) -> requests.Response:
         """Send one request to the service; any failure becomes a ServiceError.
 
-        Redirects are never followed here (UWS-NOTES §4.4): the caller decides.
+        Redirects are never followed here (UWS-NOTES §4.4): the caller decides. Only the
+        headers are read: the body is left to `_read` (which bounds its size and time) or
+        to a `ResultStream`, so no answer is ever read whole without a limit.
         """
         if not self.is_own_url(url):
             raise self._error(Failure.FORBIDDEN_URL, "The portal only contacts the configured service.", url)
@@ -207,7 +228,7 @@ class UWSClient:
                 headers=headers,
                 timeout=timeout or self.timeout,
                 allow_redirects=False,
-                stream=stream,
+                stream=True,
             )
         except requests.exceptions.ConnectTimeout:
             failure, message = Failure.TIMEOUT, "The service did not accept a connection in time."
@@ -215,7 +236,10 @@ class UWSClient:
             failure, message = Failure.TIMEOUT, "The service did not answer in time."
         except requests.exceptions.ConnectionError as exc:
             failure, message = Failure.UNREACHABLE, "The service could not be reached."
-            if "Connection refused" in str(exc):
+            violation = _http_violation(exc)
+            if violation:
+                failure, message = Failure.BAD_RESPONSE, f"The service's answer is not valid HTTP ({violation})."
+            elif "Connection refused" in str(exc):
                 message = "The service refused the connection: it may be down."
             elif "reset" in str(exc).lower() or "aborted" in str(exc).lower():
                 message = "The service closed the connection before it finished answering."
@@ -266,7 +290,7 @@ class UWSClient:
         chunks: list[bytes] = []
         size = 0
         try:
-            for chunk in response.iter_content(64 * 1024):
+            for chunk in _arriving(response):
                 size += len(chunk)
                 if size > limit:
                     raise self._error(
@@ -283,7 +307,21 @@ class UWSClient:
                         response.status_code,
                     )
                 chunks.append(chunk)
-        except requests.exceptions.RequestException:
+        except urllib3.exceptions.ReadTimeoutError:
+            raise self._error(
+                Failure.TIMEOUT,
+                "The service stopped sending in the middle of its answer.",
+                response.url,
+                response.status_code,
+            ) from None
+        except urllib3.exceptions.DecodeError:
+            raise self._error(
+                Failure.BAD_RESPONSE,
+                "The service's compressed answer could not be decompressed.",
+                response.url,
+                response.status_code,
+            ) from None
+        except urllib3.exceptions.HTTPError:
             raise self._error(
                 Failure.UNREACHABLE,
                 "The connection broke while the service was answering.",
@@ -298,7 +336,7 @@ class UWSClient:
     def _get(self, url: str, *, params=None, accept: str = ACCEPT_DOCUMENT, timeout=None) -> requests.Response:
         """GET, following redirects only while they stay within the service."""
         for _ in range(MAX_REDIRECTS + 1):
-            response = self.request("GET", url, params=params, accept=accept, stream=True, timeout=timeout)
+            response = self.request("GET", url, params=params, accept=accept, timeout=timeout)
             if response.status_code not in REDIRECT_STATUSES:
                 return response
             response.close()
@@ -473,7 +511,7 @@ class UWSClient:
         """Open `{job}/results/{id}` for streaming (TAP 1.1 §3.4), or name the other host it lives on."""
         url = f"{self.job_url(job_id)}/results/{_quote_id(result_id)}"
         for _ in range(MAX_REDIRECTS + 1):
-            response = self.request("GET", url, accept="*/*", stream=True)
+            response = self.request("GET", url, accept="*/*")
             if response.status_code not in REDIRECT_STATUSES:
                 break
             response.close()
@@ -495,12 +533,43 @@ class UWSClient:
             self._check_status(response, body, job_id=job_id)
         content_type = response.headers.get("Content-Type", "application/octet-stream")
         length = response.headers.get("Content-Length")
+        if response.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+            # The body is passed on decompressed: the service's length is that of the compressed bytes.
+            length = None
         return ResultStream(
             response=response,
             content_type=content_type,
             content_length=int(length) if length and length.isdigit() else None,
             client=self,
         )
+
+
+def _arriving(response: requests.Response, size: int = 64 * 1024) -> Iterator[bytes]:
+    """The body, decompressed, in pieces as they arrive (at most `size` bytes each).
+
+    requests' iter_content waits until it has `size` bytes: a service that trickles a
+    byte at a time, each within the read timeout, would hold it for hours, and no
+    deadline checked between pieces could fire. read1 returns what one read gives.
+    Its errors are urllib3's own (a broken connection, a read timeout, a bad compressed
+    stream), not requests' wrappers of them.
+    """
+    while piece := response.raw.read1(size, decode_content=True):
+        yield piece
+
+
+# http.client's names for an answer that ended early: a broken connection, not bad HTTP.
+_CUT_SHORT = (http.client.IncompleteRead, http.client.RemoteDisconnected)
+
+
+def _http_violation(exc: BaseException) -> str | None:
+    """What was wrong with an answer that is not HTTP (too many headers, a header line too long), if that was it."""
+    seen: list[BaseException] = [exc]
+    while seen:
+        current = seen.pop()
+        if isinstance(current, http.client.HTTPException) and not isinstance(current, _CUT_SHORT):
+            return str(current) or current.__class__.__name__
+        seen += [arg for arg in current.args if isinstance(arg, BaseException)]
+    return None
 
 
 def _loggable(url: str, params) -> str:
