@@ -243,3 +243,13 @@ def test_a_busy_service_is_refused_before_it_takes_every_thread(fake):
         assert caught.value.failure is Failure.BUSY
     finally:
         slot.release()
+
+
+def test_watches_have_their_own_pool_and_do_not_lock_out_other_pages(fake):
+    fake.reply("GET", "/pools/async/abc", body=job_xml(job_id="abc"))
+    client = UWSClient("Pools", f"{fake.url}/pools", max_concurrent=1)
+    assert client._slot.acquire(timeout=1)  # every ordinary slot taken
+    try:
+        assert client.get_job("abc", wait=0).job_id == "abc"  # a watch still goes through
+    finally:
+        client._slot.release()

@@ -42,17 +42,21 @@ DOCUMENT_DEADLINE = 60.0
 # user is told the service is busy, so a slow service cannot take every worker
 # thread from the pages of the others.
 MAX_CONCURRENT = 8
+# Watched job pages hold a request open for a whole UWS WAIT: they get a pool of
+# their own, so that people watching jobs do not lock everyone else out of the
+# service's pages (and the reverse).
+MAX_WATCHING = 32
 
 log = logging.getLogger("jobs.upstream")
-_slots: dict[str, threading.BoundedSemaphore] = {}
+_slots: dict[tuple[str, str], threading.BoundedSemaphore] = {}
 _slots_lock = threading.Lock()
 
 
-def _slot(base_url: str, size: int) -> threading.BoundedSemaphore:
+def _slot(base_url: str, pool: str, size: int) -> threading.BoundedSemaphore:
     with _slots_lock:
-        if base_url not in _slots:
-            _slots[base_url] = threading.BoundedSemaphore(size)
-        return _slots[base_url]
+        if (base_url, pool) not in _slots:
+            _slots[(base_url, pool)] = threading.BoundedSemaphore(size)
+        return _slots[(base_url, pool)]
 
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -180,7 +184,8 @@ class UWSClient:
         self.session = session or _Session()
         self.timeout = timeout or (CONNECT_TIMEOUT, READ_TIMEOUT)
         self._token = token  # sent only with requests to this service, never logged
-        self._slot = _slot(self.base_url, max_concurrent)
+        self._slot = _slot(self.base_url, "requests", max_concurrent)
+        self._watch_slot = _slot(self.base_url, "watches", MAX_WATCHING)
 
     # -- the one request function -------------------------------------------------
 
@@ -202,6 +207,7 @@ class UWSClient:
         data: Mapping[str, str] | None = None,
         accept: str = ACCEPT_DOCUMENT,
         timeout: tuple[float, float] | None = None,
+        watch: bool = False,
     ) -> requests.Response:
         """Send one request to the service; any failure becomes a ServiceError.
 
@@ -214,7 +220,8 @@ class UWSClient:
         headers = {"User-Agent": USER_AGENT, "Accept": accept}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
-        if not self._slot.acquire(timeout=1.0):
+        slot = self._watch_slot if watch else self._slot
+        if not slot.acquire(timeout=1.0):
             raise self._error(
                 Failure.BUSY, "The portal is already waiting on this service for many requests; try again shortly.", url
             )
@@ -249,7 +256,7 @@ class UWSClient:
             response.started = started  # for the log line once the body is read
             return response
         finally:
-            self._slot.release()
+            slot.release()
         log.info(
             "upstream service=%s method=%s url=%s status=- duration_ms=%d bytes=0 failure=%s",
             self.name,
@@ -333,10 +340,12 @@ class UWSClient:
             self._log(response, size)
         return b"".join(chunks)
 
-    def _get(self, url: str, *, params=None, accept: str = ACCEPT_DOCUMENT, timeout=None) -> requests.Response:
+    def _get(
+        self, url: str, *, params=None, accept: str = ACCEPT_DOCUMENT, timeout=None, watch: bool = False
+    ) -> requests.Response:
         """GET, following redirects only while they stay within the service."""
         for _ in range(MAX_REDIRECTS + 1):
-            response = self.request("GET", url, params=params, accept=accept, timeout=timeout)
+            response = self.request("GET", url, params=params, accept=accept, timeout=timeout, watch=watch)
             if response.status_code not in REDIRECT_STATUSES:
                 return response
             response.close()
@@ -371,8 +380,10 @@ class UWSClient:
             raise self._error(Failure.BAD_REQUEST, "The service rejected the request.", response.url, status, detail)
         raise self._error(Failure.SERVER_ERROR, f"The service failed with HTTP {status}.", response.url, status, detail)
 
-    def _document(self, url: str, *, params=None, job_id: str | None = None, timeout=None) -> bytes:
-        response = self._get(url, params=params, timeout=timeout)
+    def _document(
+        self, url: str, *, params=None, job_id: str | None = None, timeout=None, watch: bool = False
+    ) -> bytes:
+        response = self._get(url, params=params, timeout=timeout, watch=watch)
         body = self._read(response)
         self._check_status(response, body, job_id=job_id)
         return body
@@ -404,7 +415,8 @@ class UWSClient:
             if phase:
                 params.append(("PHASE", phase))
             timeout = (self.timeout[0], self.timeout[1] + wait)
-        return self._parse(parse_job, self._document(url, params=params or None, job_id=job_id, timeout=timeout), url)
+        body = self._document(url, params=params or None, job_id=job_id, timeout=timeout, watch=wait is not None)
+        return self._parse(parse_job, body, url)
 
     def list_jobs(self, *, phases: Sequence[str] = (), after: str | None = None, last: int | None = None) -> JobList:
         """The job list with the UWS 1.1 §2.2.2.1 filters, applied here too.
