@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_LINE_COLUMN = re.compile(r"line\s*[:=]?\s*(\d+)\s*,?\s*(?:col(?:umn)?)\s*[:=]?\s*(\d+)", re.IGNORECASE)
-_CHAR = re.compile(r"at\s+char(?:acter)?\s*[:=]?\s*(\d+)", re.IGNORECASE)
+# At most 9 digits: a query has fewer lines and characters, and int() refuses huge numbers.
+_LINE_COLUMN = re.compile(r"line\s*[:=]?\s*(\d{1,9})\s*,?\s*(?:col(?:umn)?)\s*[:=]?\s*(\d{1,9})\b", re.IGNORECASE)
+_CHAR = re.compile(r"at\s+char(?:acter)?\s*[:=]?\s*(\d{1,9})\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

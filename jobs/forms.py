@@ -36,8 +36,11 @@ job_id_validator = RegexValidator(
 
 
 def utc_iso(moment: datetime) -> str:
-    """The form UWS asks for (UWS 1.1 §2.2.1); DaCHS refuses offsets."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The form UWS asks for (UWS 1.1 §2.2.1); DaCHS refuses offsets.
+
+    isoformat, not strftime: strftime does not pad years before 1000 on Linux.
+    """
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 class ExecutionDurationField(forms.IntegerField):

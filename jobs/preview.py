@@ -337,7 +337,10 @@ def _tabledata_cell(field: _Field, text: str) -> str | None:
         return stripped
     if field.scalar and len(values) != 1:
         return stripped
-    return _cell(field, values)
+    try:
+        return _cell(field, values)
+    except ValueError:  # an integer too long for Python to print (over 4300 digits)
+        return stripped[:200] + "…"
 
 
 def _binary_items(datatype: str, raw: bytes, items: int) -> list[_Value]:
@@ -391,7 +394,7 @@ class _Stream:
     def _decode(self, characters: str) -> None:
         try:
             self.bytes += binascii.a2b_base64(characters, strict_mode=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or characters that are not ASCII at all
             raise PreviewError(f"malformed {self.serialization} stream: it is not base64") from None
 
     def pending(self) -> bool:

@@ -36,7 +36,10 @@ def service_and_job_of(url: str) -> tuple[Service, str] | None:
     (`/__system__/tap/run/async/<id>`) are taken when exactly one service lives on
     that host.
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. "http://[" (a broken IPv6 literal)
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     segments = [unquote(segment) for segment in parts.path.split("/") if segment]
@@ -118,7 +121,7 @@ def refresh(request: HttpRequest) -> HttpResponse:
 def add(request: HttpRequest) -> HttpResponse:
     """Remember a job by its full UWS URL, for configured services only."""
     form = AddJobForm(request.POST)
-    found = service_and_job_of(form.data.get("url", "")) if form.is_valid() else None
+    found = service_and_job_of(form.cleaned_data["url"]) if form.is_valid() else None
     if found is None:
         if form.is_valid():
             form.add_error("url", "This is not the URL of a job of a service this portal offers.")

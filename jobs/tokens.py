@@ -25,9 +25,10 @@ class TokenForm(forms.Form):
 
     def clean_token(self) -> str:
         token = self.cleaned_data["token"]
-        # A header value: no line breaks or control characters (they would split the header).
-        if any(ord(character) < 0x21 or ord(character) == 0x7F for character in token):
-            raise forms.ValidationError("A token is one line of printable characters without spaces.")
+        # A header value: printable ASCII only (line breaks would split the header, and
+        # http.client sends headers as Latin-1).
+        if not all(0x21 <= ord(character) <= 0x7E for character in token):
+            raise forms.ValidationError("A token is one line of printable ASCII characters without spaces.")
         return token
 
 
