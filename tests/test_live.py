@@ -70,7 +70,7 @@ def test_a_phase_change_is_announced_and_ends_the_watch_when_final(client, fake)
     fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="COMPLETED"))
     page = client.get("/fake/async/abc", {"watch": "EXECUTING"}, **HTMX).content.decode()
     assert "hx-get" not in page.split("</div>")[0]
-    assert 'id="phase-announcer"' in page and 'hx-swap-oob="true"' in page
+    assert 'id="phase-announcer"' in page and 'hx-swap-oob="innerHTML"' in page
     assert "The job is now COMPLETED." in page
 
 
