@@ -165,7 +165,9 @@ class NewJobForm(forms.Form):
 class JobListFilterForm(forms.Form):
     """The UWS 1.1 §2.2.2.1 list filters, checked before they are passed on."""
 
-    PHASE = forms.MultipleChoiceField(label="Phase", choices=[(phase, phase) for phase in PHASES], required=False)
+    PHASE = forms.MultipleChoiceField(
+        label="Phase", choices=[(phase, phase) for phase in PHASES], required=False, widget=forms.CheckboxSelectMultiple
+    )
     AFTER = forms.CharField(label="Created after (ISO 8601, UTC)", max_length=64, required=False)
     LAST = forms.IntegerField(label="Newest", min_value=1, max_value=100_000, required=False)
     page = forms.IntegerField(min_value=1, required=False)

@@ -420,6 +420,7 @@ def _job_page(
         "watching": job.phase not in FINAL_PHASES,
         "poll_delay": poll_delay,
         "announce": announce,
+        "fragment": fragment,
         "job_commands": _job_commands(service, job_id, job, info),
         "error_spot": _error_spot(job.error_summary.message if job.error_summary else None, job.query),
     }
@@ -588,6 +589,10 @@ def _action_from_post(request: HttpRequest):
     return None, "Nothing to do: send PHASE=RUN, PHASE=ABORT, EXECUTIONDURATION, DESTRUCTION or ACTION=DELETE.", None
 
 
+# (operation, phase read right after it): the change may still be on its way.
+SETTLING = frozenset({(phases.ABORT, "EXECUTING"), (phases.ABORT, "QUEUED"), (phases.RUN, "PENDING")})
+
+
 def _confirm_delete(request: HttpRequest, service: Service, job_id: str) -> HttpResponse:
     """A delete cannot be undone: ask first, showing what would go (if the job can be read)."""
     try:
@@ -635,6 +640,10 @@ def _perform(
         return _job_page(request, service, job, job_id, status=409, refusal=error)
     try:
         job = client.get_job(job_id)
+        if (action, job.phase) in SETTLING:
+            # DaCHS takes a moment to stop or start a worker: give the change a short WAIT
+            # before saying the service left the job as it was.
+            job = client.get_job(job_id, wait=2, phase=job.phase)
     except ServiceError as error:
         done = (
             f"The service accepted the request to {ACTION_NAMES[action]}, but reading the job back failed, "
