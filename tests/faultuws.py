@@ -149,7 +149,8 @@ def dali_error(message: str, doctype: str = "") -> str:
     )
 
 
-def _billion_laughs(root: str) -> str:
+def billion_laughs_doctype(root: str) -> str:
+    """A DOCTYPE whose entity &lol9; would expand to a thousand million 'lol's."""
     entities = ['<!ENTITY lol0 "lol">'] + [
         f'<!ENTITY lol{n} "{("&lol" + str(n - 1) + ";") * 10}">' for n in range(1, 10)
     ]
@@ -323,11 +324,13 @@ def wrong_root(call: Call) -> None:
 def billion_laughs(call: Call) -> None:
     xml = {"Content-Type": "text/xml"}
     if call.kind == "list":
-        body = list_document([jobref("lol", None, extra="<uws:runId>&lol9;</uws:runId>")], _billion_laughs("uws:jobs"))
+        body = list_document(
+            [jobref("lol", None, extra="<uws:runId>&lol9;</uws:runId>")], billion_laughs_doctype("uws:jobs")
+        )
     elif call.kind == "error":
-        body = dali_error("&lol9;", _billion_laughs("VOTABLE"))
+        body = dali_error("&lol9;", billion_laughs_doctype("VOTABLE"))
     else:
-        body = job_document("&lol9;", call.job_url(), run_id="&lol9;", doctype=_billion_laughs("uws:job"))
+        body = job_document("&lol9;", call.job_url(), run_id="&lol9;", doctype=billion_laughs_doctype("uws:job"))
     call.send(Answer(200, xml, body.encode()))
 
 

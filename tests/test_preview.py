@@ -15,6 +15,7 @@ import pytest
 from astropy.io.votable import parse, tree
 
 from jobs.preview import Column, Preview, PreviewError, preview, previewable
+from tests.faultuws import billion_laughs_doctype
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 needs_shared = pytest.mark.skipif(
@@ -746,22 +747,11 @@ def test_it_refuses_an_empty_csv_and_one_without_a_header():
         preview([b"# only a comment\n"], CSV)
 
 
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE VOTABLE [
- <!ENTITY lol "lol">
- <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
- <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
- <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
- <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
- <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
- <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-<VOTABLE><RESOURCE><INFO name="QUERY_STATUS" value="ERROR">&lol9;</INFO><TABLE>
+BILLION_LAUGHS = ('<?xml version="1.0"?>' + billion_laughs_doctype("VOTABLE") + "\n").encode() + (
+    b"""<VOTABLE><RESOURCE><INFO name="QUERY_STATUS" value="ERROR">&lol9;</INFO><TABLE>
 <FIELD name="a" datatype="char" arraysize="*"/><DATA><TABLEDATA><TR><TD>&lol9;</TD></TR></TABLEDATA></DATA>
 </TABLE></RESOURCE></VOTABLE>"""
+)
 
 
 def test_it_refuses_billion_laughs_without_expanding():
