@@ -3,12 +3,13 @@
 # make test   set up everything the tests need (DaCHS included) and run them all
 # make lint   ruff over the code
 # make loadtest  a slow service under 200 clients, on loopback, about a minute (docs/loadtest.md)
+# make bench  the portal's own cost against a fast service and DaCHS, about 5 minutes (docs/benchmarks.md)
 
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run serve loadtest test test-python dachs chromium browser-tools lint
+.PHONY: run serve loadtest bench test test-python dachs chromium browser-tools lint
 
 run: .secret_key
 	bash scripts/python-env.sh $(VENV) requirements.txt
@@ -30,6 +31,11 @@ serve:
 loadtest:
 	bash scripts/python-env.sh $(VENV) requirements.txt
 	$(BIN)/python -m bench.loadtest
+
+# py-spy (for --profile) comes with the test requirements; wrk from Debian (bench/wrk.sh).
+bench: test-python dachs
+	bash bench/wrk.sh
+	$(BIN)/python -m bench.benchmarks
 
 # A key of this checkout's own for `make run`; production sets PORTAL_SECRET_KEY.
 .secret_key:

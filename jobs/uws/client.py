@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
 
 from .model import ErrorDocument, Job, JobList, JobRef
 from .parse import UWSParseError, dali_error_message, error_document, parse_job, parse_job_list, parse_time
@@ -46,6 +47,12 @@ MAX_CONCURRENT = 8
 # their own, so that people watching jobs do not lock everyone else out of the
 # service's pages (and the reverse).
 MAX_WATCHING = 32
+# A result passes through in pieces of at most this size: the work per piece is then small
+# against the copying (a 1 GiB download through the portal on loopback: 1.7 GiB/s, against
+# 1.1 GiB/s with 64 KiB pieces; docs/benchmarks.md). A compressed result is inflated a piece
+# at a time, in pieces of 64 KiB (tests/test_faults.py holds a gzip bomb to that).
+PIECE = 256 * 1024
+COMPRESSED_PIECE = 64 * 1024
 
 log = logging.getLogger("jobs.upstream")
 _slots: dict[tuple[str, str], threading.BoundedSemaphore] = {}
@@ -110,10 +117,11 @@ class ResultStream:
     content_type: str
     content_length: int | None
     client: UWSClient
+    piece: int = PIECE
     sent: int = 0
     closed: bool = False
 
-    def chunks(self, size: int = 64 * 1024) -> Iterator[bytes]:
+    def chunks(self, size: int | None = None) -> Iterator[bytes]:
         """The body as it arrives; a transfer that breaks off raises ConnectionError.
 
         Ending quietly instead would make a body sent without Content-Length look
@@ -121,7 +129,7 @@ class ResultStream:
         connection without the last chunk), and a preview must know it was cut short.
         """
         try:
-            for chunk in _arriving(self.response, size):
+            for chunk in _arriving(self.response, size or self.piece):
                 self.sent += len(chunk)
                 yield chunk
         except urllib3.exceptions.HTTPError:
@@ -149,6 +157,15 @@ class ExternalResult:
     url: str
 
 
+# The connections to the services, shared by every client of this process: a page reuses a
+# kept-alive connection instead of opening one for each request (on loopback that alone was
+# a fifth of the portal's time for a job page; docs/benchmarks.md). Only the connections are
+# shared: each client has its own session, so nothing a service sets (cookies) passes between
+# users. Up to MAX_CONCURRENT + MAX_WATCHING requests to one service may be under way.
+_CONNECTIONS = HTTPAdapter(pool_maxsize=MAX_CONCURRENT + MAX_WATCHING)
+_environment: dict[tuple, dict] = {}
+
+
 class _Session(requests.Session):
     """A requests session that leaves redirects to the client (`_get`, `open_result`).
 
@@ -157,8 +174,24 @@ class _Session(requests.Session):
     to an answer the portal reads no further (the 303 after an accepted action).
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.mount("http://", _CONNECTIONS)
+        self.mount("https://", _CONNECTIONS)
+
     def resolve_redirects(self, *args, **kwargs) -> Iterator:
         return iter(())
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert) -> dict:
+        """requests reads the proxy and CA-bundle variables again for every request (0.1 ms);
+        they do not change while the portal runs, so they are read once for each host."""
+        if proxies:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        key = (*urlsplit(url)[:2], stream, verify, cert)
+        if key not in _environment:
+            _environment[key] = super().merge_environment_settings(url, {}, stream, verify, cert)
+        settings = _environment[key]
+        return {**settings, "proxies": dict(settings["proxies"])}
 
 
 def _quote_id(value: str) -> str:
@@ -314,6 +347,8 @@ class UWSClient:
                         response.status_code,
                     )
                 chunks.append(chunk)
+            # Read to its end: the connection may serve the next request (close() would end it).
+            response.raw.release_conn()
         except urllib3.exceptions.ReadTimeoutError:
             raise self._error(
                 Failure.TIMEOUT,
@@ -545,7 +580,8 @@ class UWSClient:
             self._check_status(response, body, job_id=job_id)
         content_type = response.headers.get("Content-Type", "application/octet-stream")
         length = response.headers.get("Content-Length")
-        if response.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+        compressed = response.headers.get("Content-Encoding", "identity").strip().lower() != "identity"
+        if compressed:
             # The body is passed on decompressed: the service's length is that of the compressed bytes.
             length = None
         return ResultStream(
@@ -553,6 +589,7 @@ class UWSClient:
             content_type=content_type,
             content_length=int(length) if length and length.isdigit() else None,
             client=self,
+            piece=COMPRESSED_PIECE if compressed else PIECE,
         )
 
 
