@@ -70,3 +70,20 @@ def test_the_job_page_shows_commands_and_after_an_action_the_one_just_done(fake)
     assert f"curl -d EXECUTIONDURATION=77 {fake.url}/tap/async/j1/executionduration" in page
     again = client.get("/fake/async/j1").content.decode()
     assert "What the portal just did" not in again  # shown once
+
+
+@pytest.mark.django_db
+def test_every_copy_button_names_its_own_command(fake):
+    import re
+
+    from django.test import Client
+
+    from tests.fakeuws import job_xml
+
+    fake.reply("GET", "/tap/async/j1", body=job_xml(job_id="j1", phase="PENDING"))
+    page = Client().get("/fake/async/j1").content.decode()
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "duplicate ids"
+    targets = re.findall(r'data-copy="([^"]+)"', page)
+    assert len(targets) > 3 and len(set(targets)) == len(targets)
+    assert all(target in ids for target in targets)
