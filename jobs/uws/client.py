@@ -349,27 +349,9 @@ class UWSClient:
                 chunks.append(chunk)
             # Read to its end: the connection may serve the next request (close() would end it).
             response.raw.release_conn()
-        except urllib3.exceptions.ReadTimeoutError:
-            raise self._error(
-                Failure.TIMEOUT,
-                "The service stopped sending in the middle of its answer.",
-                response.url,
-                response.status_code,
-            ) from None
-        except urllib3.exceptions.DecodeError:
-            raise self._error(
-                Failure.BAD_RESPONSE,
-                "The service's compressed answer could not be decompressed.",
-                response.url,
-                response.status_code,
-            ) from None
-        except urllib3.exceptions.HTTPError:
-            raise self._error(
-                Failure.UNREACHABLE,
-                "The connection broke while the service was answering.",
-                response.url,
-                response.status_code,
-            ) from None
+        except urllib3.exceptions.HTTPError as exc:
+            failure, message = _transfer_failure(exc)
+            raise self._error(failure, message, response.url, response.status_code) from None
         finally:
             response.close()
             self._log(response, size)
@@ -619,6 +601,15 @@ def _http_violation(exc: BaseException) -> str | None:
             return str(current) or current.__class__.__name__
         seen += [arg for arg in current.args if isinstance(arg, BaseException)]
     return None
+
+
+def _transfer_failure(exc: urllib3.exceptions.HTTPError) -> tuple[Failure, str]:
+    """What went wrong while an answer's body was being read."""
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+        return Failure.TIMEOUT, "The service stopped sending in the middle of its answer."
+    if isinstance(exc, urllib3.exceptions.DecodeError):
+        return Failure.BAD_RESPONSE, "The service's compressed answer could not be decompressed."
+    return Failure.UNREACHABLE, "The connection broke while the service was answering."
 
 
 def _loggable(url: str, params) -> str:
