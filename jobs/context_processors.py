@@ -1,4 +1,6 @@
 from django.http import HttpRequest
+from django.template.backends.utils import csrf_input
+from django.utils.functional import SimpleLazyObject
 
 from .services import configured_services
 
@@ -6,3 +8,13 @@ from .services import configured_services
 def services(request: HttpRequest) -> dict:
     """Every page shows the configured services in its navigation."""
     return {"services": list(configured_services().values())}
+
+
+def csrf(request: HttpRequest) -> dict:
+    """The CSRF field of the page's forms, made once a page.
+
+    The Jinja2 backend's own `csrf_input` masks the token anew each time a form prints it
+    (0.1 ms of random numbers each; a job page has five forms and more). Lazy all the same:
+    a page without a form sets no CSRF cookie.
+    """
+    return {"csrf_input": SimpleLazyObject(lambda: csrf_input(request))}

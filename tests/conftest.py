@@ -1,9 +1,29 @@
 from __future__ import annotations
 
 import pytest
+from django.template.backends import jinja2 as jinja2_backend
+from django.test.signals import template_rendered
 
 from jobs import services
 from tests.fakeuws import FakeUWS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _templates_report_their_context():
+    """`response.context` for Jinja2 templates, as Django's test client gives it for its own engine.
+
+    The client listens for `template_rendered`, which only Django's engine sends.
+    """
+    render = jinja2_backend.Template.render
+
+    def reporting(self, context=None, request=None):
+        rendered = render(self, context, request)
+        template_rendered.send(sender=self, template=self, context=dict(context or {}))
+        return rendered
+
+    jinja2_backend.Template.render = reporting
+    yield
+    jinja2_backend.Template.render = render
 
 
 @pytest.fixture(scope="session")
