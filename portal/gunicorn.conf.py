@@ -61,3 +61,10 @@ errorlog = "-"
 # Authorization header) nor the referrer (it carries the query strings of our own
 # pages). The peer is the proxy; the proxy's X-Forwarded-For names the browser.
 access_log_format = '%(h)s %({x-forwarded-for}i)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+
+
+def post_worker_init(worker) -> None:
+    """Compile the templates before the worker takes its first request (portal/templating.py)."""
+    from portal.templating import compile_all
+
+    compile_all()

@@ -46,3 +46,14 @@ def test_a_page_without_a_form_sets_no_csrf_cookie():
     response = Client().get("/no/such/page/")
     assert response.status_code == 404
     assert "csrftoken" not in response.cookies
+
+
+def test_every_template_compiles():
+    """What a gunicorn worker does before its first request (portal/gunicorn.conf.py)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from portal.templating import compile_all
+
+    assert compile_all() == len(list(Path(settings.BASE_DIR, "templates").rglob("*.html")))
