@@ -39,6 +39,9 @@ class FakeUWS:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: without TCP_NODELAY the second waits for the
+            # client's delayed acknowledgement on a kept-alive connection (40 ms each answer).
+            disable_nagle_algorithm = True
 
             def _handle(self) -> None:
                 parts = urlsplit(self.path)
