@@ -54,10 +54,17 @@ chromium:
 browser-tools:
 	bash scripts/browser-tools.sh
 
+# The whole suite on SQLite (the default), then the tests of what the portal keeps
+# (remembered jobs, sessions) again on PostgreSQL, DaCHS's cluster (DATABASE_URL).
+TEST_DATABASE_URL := postgres://portal_test:portal_test@127.0.0.1:5432/portal_test
+POSTGRES_TESTS := tests/test_database.py tests/test_remembered.py tests/test_tokens.py tests/test_health.py tests/test_views.py
+
 test: test-python dachs chromium browser-tools
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py check --settings=tests.settings
 	$(BIN)/pytest
+	bash scripts/test-postgres.sh
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -p no:cacheprovider $(POSTGRES_TESTS)
 
 lint: test-python
 	$(BIN)/ruff check .

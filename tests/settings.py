@@ -9,7 +9,10 @@ os.environ["PORTAL_SERVICES"] = str(Path(__file__).with_name("services.toml"))
 
 from portal.settings import *  # noqa: E402,F403
 
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+# SQLite in memory, unless DATABASE_URL names another database: `make test` runs the tests
+# of what the portal keeps (remembered jobs, sessions) again on PostgreSQL that way.
+if not os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 # The tests do not run collectstatic, so no manifest of hashed names exists.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 STATIC_ROOT = None  # nothing collected: WhiteNoise serves from the finders
