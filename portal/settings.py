@@ -69,6 +69,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "OPTIONS": {
             "environment": "portal.templating.environment",
+            # Run after the view's context is made: their names (services, messages,
+            # csrf_input) win over a view's own.
             "context_processors": [
                 "django.contrib.messages.context_processors.messages",
                 "jobs.context_processors.services",

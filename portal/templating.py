@@ -47,7 +47,7 @@ def environment(**options) -> Environment:
         url=url,
         # The storage's manifest is read once per process: so is each file's URL.
         static=functools.lru_cache(maxsize=64)(static),
-        htmx_script=htmx_script,
+        htmx_script=functools.cache(htmx_script),
     )
     env.filters.update(
         utc=utc,

@@ -49,8 +49,8 @@ MAX_CONCURRENT = 8
 MAX_WATCHING = 32
 # A result passes through in pieces of at most this size: the work per piece is then small
 # against the copying. A 1 GiB download through the portal on loopback (docs/benchmarks.md):
-# 1.1 GiB/s with 64 KiB pieces, 1.7 with 256 KiB, 2.0–2.3 with 1 MiB, 1.7 with 4 MiB (pieces
-# larger than the CPU's caches are copied through memory). A compressed result is inflated a piece
+# 1.1 GiB/s with 64 KiB pieces, 1.6–1.7 with 256 KiB, 2.1–2.3 with 1 MiB, 1.7 with 4 MiB
+# (pieces larger than the CPU's caches are copied through memory). A compressed result is inflated a piece
 # at a time, in pieces of 64 KiB (tests/test_faults.py holds a gzip bomb to that).
 PIECE = 1024 * 1024
 COMPRESSED_PIECE = 64 * 1024
