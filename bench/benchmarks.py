@@ -51,7 +51,17 @@ from bench.client import (
     wrk,
     wrk_version,
 )
-from bench.loadtest import DROPPED_ENV, HOST, ROOT, _free_port, _memory, gunicorn_settings, start_portal, stop_portal
+from bench.loadtest import (
+    DROPPED_ENV,
+    HOST,
+    ROOT,
+    _free_port,
+    _memory,
+    arm_watchdog,
+    gunicorn_settings,
+    start_portal,
+    stop_portal,
+)
 from jobs.uws.client import MAX_CONCURRENT
 
 DACHS = "http://127.0.0.1:8080/tap"  # scripts/dachs.sh: loopback only
@@ -61,10 +71,6 @@ MiB = 1024 * 1024
 PREVIEW_SIZES = {"1 MB": 1_000_000, "100 MB": 100_000_000, "1 GiB": 1024**3}
 PACKAGES = ["Django", "gunicorn", "requests", "urllib3", "lxml", "django-htmx", "whitenoise"]
 STEPS = ["page", "list", "preview", "download", "throughput", "watch", "memory"]
-
-
-class Watchdog(Exception):
-    """The run took longer than WATCHDOG_SECONDS."""
 
 
 @dataclass
@@ -244,6 +250,17 @@ def _pairs(first: Callable[[], float], second: Callable[[], float], count: int) 
     return times
 
 
+def _paired_with_cpu(
+    portal: Portal, through: Callable[[], float], straight: Callable[[], float], count: int, *, warm_up: int
+) -> tuple[list[float], list[float], float]:
+    """`_pairs` after `warm_up` pairs not counted, with the workers' CPU seconds per pair."""
+    _pairs(through, straight, warm_up)
+    workers = portal.workers()
+    cpu_before = _cpu(workers)
+    via, alone = _pairs(through, straight, count)
+    return via, alone, (_cpu(workers) - cpu_before) / count
+
+
 def _timed(browser: Browser, path: str, expect: bytes, headers: dict[str, str] | None = None) -> Callable[[], float]:
     """A GET that must answer 200 with `expect` in its body; returns its seconds."""
 
@@ -272,11 +289,8 @@ def job_page(report: Report, portal: Portal, upstream_port: int, dachs_job: str,
     ):
         browser = portal.browser()
         through, straight = _timed(browser, portal_path, b"Phase:"), _timed(direct, direct_path, b"<uws:job")
-        _pairs(through, straight, 20)  # warm-up: connections, caches, the remembered job
-        workers = portal.workers()
-        cpu_before = _cpu(workers)
-        via, alone = _pairs(through, straight, pairs)
-        cpu = (_cpu(workers) - cpu_before) / pairs
+        # The 20 pairs of warm-up fill the connections, the caches and the remembered job.
+        via, alone, cpu = _paired_with_cpu(portal, through, straight, pairs, warm_up=20)
         browser.close()
         direct.close()
         own = median(via) - median(alone)
@@ -620,11 +634,7 @@ def job_list(report: Report, portal: Portal, upstream_port: int, pairs: int) -> 
     browser, direct = portal.browser(), Browser(HOST, upstream_port)
     through = _timed(browser, "/fast/async", f"j{upstream.LIST_JOBS - 1:06d}".encode())  # the newest job first
     straight = _timed(direct, "/tap/async", b"</uws:jobs>")
-    _pairs(through, straight, 2)
-    workers = portal.workers()
-    cpu_before = _cpu(workers)
-    via, alone = _pairs(through, straight, pairs)
-    cpu = (_cpu(workers) - cpu_before) / pairs
+    via, alone, cpu = _paired_with_cpu(portal, through, straight, pairs, warm_up=2)
     browser.close()
     direct.close()
     value = median(via)
@@ -930,13 +940,7 @@ def main() -> None:
     if args.profile and not profiles.PY_SPY.exists():
         parser.error("py-spy is missing: `make test-python` installs it (requirements-test.txt)")
     load_before, busy = os.getloadavg()[0], _busy()
-
-    def stop(signum, _frame):
-        raise Watchdog() if signum == signal.SIGALRM else KeyboardInterrupt()
-
-    signal.signal(signal.SIGALRM, stop)
-    signal.signal(signal.SIGTERM, stop)
-    signal.alarm(WATCHDOG_SECONDS)
+    arm_watchdog(WATCHDOG_SECONDS)
     spawn = multiprocessing.get_context("spawn")
     ports = spawn.Queue()
     service = spawn.Process(target=upstream.serve, args=(ports,), daemon=True)

@@ -62,7 +62,19 @@ LOG_FINDINGS = {
 
 
 class Watchdog(Exception):
-    """The run took longer than WATCHDOG_SECONDS."""
+    """The run took longer than it may (`arm_watchdog`)."""
+
+
+def arm_watchdog(seconds: int) -> None:
+    """Raise Watchdog after `seconds`, and KeyboardInterrupt on SIGTERM, in the main thread:
+    either way the run's `finally` stops everything it started."""
+
+    def stop(signum, _frame):
+        raise Watchdog() if signum == signal.SIGALRM else KeyboardInterrupt()
+
+    signal.signal(signal.SIGALRM, stop)
+    signal.signal(signal.SIGTERM, stop)
+    signal.alarm(seconds)
 
 
 # -- the two services ----------------------------------------------------------------------
@@ -377,13 +389,7 @@ def main() -> None:
     if args.duration + BASELINE_SECONDS + sum(CLIENT_TIMEOUT) + 20 > WATCHDOG_SECONDS:
         parser.error(f"--duration must leave the run within {WATCHDOG_SECONDS} s")
     load_before = os.getloadavg()[0]
-
-    def stop(signum, _frame):
-        raise Watchdog() if signum == signal.SIGALRM else KeyboardInterrupt()
-
-    signal.signal(signal.SIGALRM, stop)
-    signal.signal(signal.SIGTERM, stop)
-    signal.alarm(WATCHDOG_SECONDS)
+    arm_watchdog(WATCHDOG_SECONDS)
 
     spawn = multiprocessing.get_context("spawn")
     ports, results = spawn.Queue(), spawn.Queue()

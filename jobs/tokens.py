@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from .decorators import allow
-from .services import Service, configured_services, find_service_or_404
+from .services import Service, find_service_or_404
 from .uws.client import UWSClient
 
 SESSION_KEY = "service_tokens"
@@ -64,7 +64,3 @@ def forget_token(request: HttpRequest, slug: str) -> HttpResponse:
         request.session[SESSION_KEY] = tokens
         messages.success(request, f"The token for {service.title} is forgotten.")
     return redirect("service_home", slug=service.slug)
-
-
-def has_token(request: HttpRequest, slug: str) -> bool:
-    return slug in request.session.get(SESSION_KEY, {}) and slug in configured_services()

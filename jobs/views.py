@@ -369,17 +369,19 @@ def job_detail(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
     shown_phase = request.GET.get("watch", "")
     if request.htmx and shown_phase:
         return _watch(request, service, job_id, shown_phase.upper()[:32])
+    client = client_for(request, service)
     try:
-        job = client_for(request, service).get_job(job_id)
+        job = client.get_job(job_id)
     except ServiceError as error:
         return _upstream_error(request, service, error, job_id)
     RememberedJob.remember(request.browser_key, service.slug, job_id, job)
-    return _job_page(request, service, job, job_id)
+    return _job_page(request, service, client, job, job_id)
 
 
 def _job_page(
     request: HttpRequest,
     service: Service,
+    client: UWSClient,
     job: Job,
     job_id: str,
     *,
@@ -394,7 +396,6 @@ def _job_page(
     now = datetime.now(UTC)
     results = []
     seen: set[str] = set()
-    client = client_for(request, service)
     for result in job.results:
         portal_url = external_url = None
         href = _result_url(client, job_id, result.href)
@@ -550,6 +551,7 @@ def _watch(request: HttpRequest, service: Service, job_id: str, shown_phase: str
     return _job_page(
         request,
         service,
+        client,
         job,
         job_id,
         fragment=True,
@@ -637,7 +639,7 @@ def _perform(
             job = client.get_job(job_id)
         except ServiceError as read_error:
             return _upstream_error(request, service, read_error, job_id, done="The service refused the request.")
-        return _job_page(request, service, job, job_id, status=409, refusal=error)
+        return _job_page(request, service, client, job, job_id, status=409, refusal=error)
     try:
         job = client.get_job(job_id)
         if (action, job.phase) in SETTLING:
@@ -784,9 +786,9 @@ def job_result(request: HttpRequest, slug: str, job_id: str, result_id: str) -> 
                 {"service": service, "job": job, "result_id": result_id},
                 status=404,
             )
-        href = _result_url(client, job_id, result.href)
-        if href and not _same_host(client, href):
-            return HttpResponseRedirect(href)  # pre-signed storage: linked, not proxied
+        elsewhere = _kept_elsewhere(client, job_id, result.href)
+        if elsewhere:
+            return HttpResponseRedirect(elsewhere)
         opened = client.open_result(job_id, result_id)
     except ServiceError as error:
         return _upstream_error(request, service, error, job_id)
@@ -821,10 +823,10 @@ def job_result_preview(request: HttpRequest, slug: str, job_id: str, result_id: 
                 request, "jobs/no_result.html", {"service": service, "job": job, "result_id": result_id}, status=404
             )
         context["job"] = job
-        href = _result_url(client, job_id, result.href)
-        if href and not _same_host(client, href):
+        elsewhere = _kept_elsewhere(client, job_id, result.href)
+        if elsewhere:
             context["problem"] = "The result is kept on another host; the portal does not fetch it. Download it there."
-            context["external"] = href
+            context["external"] = elsewhere
             return render(request, "jobs/result_preview.html", context)
         opened = client.open_result(job_id, result_id)
     except ServiceError as error:
@@ -855,6 +857,12 @@ def _result_url(client: UWSClient, job_id: str, href: str) -> str | None:
         return None
     url = urljoin(client.job_url(job_id), href)
     return url if url.startswith(("http://", "https://")) else None
+
+
+def _kept_elsewhere(client: UWSClient, job_id: str, href: str) -> str | None:
+    """The result's URL when another host keeps it (pre-signed storage): linked, never proxied."""
+    url = _result_url(client, job_id, href)
+    return url if url and not _same_host(client, url) else None
 
 
 def _same_host(client: UWSClient, url: str) -> bool:
