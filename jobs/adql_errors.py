@@ -52,3 +52,11 @@ def marked_query(query: str, position: tuple[int, int]) -> list[QueryLine]:
         else:
             result.append(QueryLine(number, text, "", ""))
     return result
+
+
+def error_spot(message: str | None, query: str | None) -> tuple[tuple[int, int], list[QueryLine]] | None:
+    """((line, column), marked lines) when the error message points into the query."""
+    if not message or not query:
+        return None
+    position = error_position(message, query)
+    return (position, marked_query(query, position)) if position else None

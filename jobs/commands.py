@@ -1,7 +1,9 @@
 """The same operation from the command line: curl, wget and pyvo, as ESO's page shows them.
 
-Every value is shell-quoted (or Python-quoted) here, so what a user copies runs as
-shown whatever the job id, query or date holds.
+The curl and wget lines are written from the UWS request each operation makes
+(`jobs/operations.py`), the pyvo lines from the operation's own statement. Every value
+is shell-quoted (or Python-quoted) here, so what a user copies runs as shown whatever
+the job id, query or date holds.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ import shlex
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from . import phases
+from .operations import BY_ID, Operation
+
+# What the commands of a change show when the job has no value of its own to start from.
+DEFAULT_VALUES = {"executionduration": "3600", "destruction": "2030-01-01T00:00:00Z"}
 
 
 @dataclass(frozen=True)
@@ -25,68 +30,39 @@ def _q(value: str) -> str:
     return shlex.quote(value)
 
 
-def _job_py(job_url: str) -> str:
-    return f"import pyvo\n\njob = pyvo.dal.AsyncTAPJob({job_url!r})\n"
-
-
-def for_job(async_url: str, job_id: str, operation: str, value: str | None = None) -> Commands:
-    """The commands for one operation on one job; `value` is the duration or destruction."""
-    job = f"{async_url}/{job_id}"
-    py = _job_py(job)
-    if operation == "status":
-        return Commands(
-            "Read the job",
-            f"curl {_q(job)}",
-            f"wget -q -O - {_q(job)}",
-            py + "print(job.phase)",
-        )
-    if operation in (phases.RUN, phases.ABORT):
-        word = "RUN" if operation == phases.RUN else "ABORT"
-        return Commands(
-            "Run the job" if word == "RUN" else "Abort the job",
-            f"curl -d PHASE={word} {_q(job + '/phase')}",
-            f"wget -q -O - --post-data=PHASE={word} {_q(job + '/phase')}",
-            py + ("job.run()" if word == "RUN" else "job.abort()"),
-        )
-    if operation == phases.DURATION:
-        seconds = str(value if value is not None else 3600)
-        return Commands(
-            "Change the execution duration",
-            f"curl -d EXECUTIONDURATION={_q(seconds)} {_q(job + '/executionduration')}",
-            f"wget -q -O - --post-data=EXECUTIONDURATION={_q(seconds)} {_q(job + '/executionduration')}",
-            py + f"job.execution_duration = {int(seconds)}",
-        )
-    if operation == phases.DESTRUCTION:
-        when = value or "2030-01-01T00:00:00Z"
-        return Commands(
-            "Change the destruction time",
-            f"curl --data-urlencode DESTRUCTION={_q(when)} {_q(job + '/destruction')}",
-            f"wget -q -O - --post-data={_q(urlencode({'DESTRUCTION': when}))} {_q(job + '/destruction')}",
-            "from datetime import datetime\n\n" + py + f"job.destruction = datetime.fromisoformat({when!r})",
-        )
-    if operation == phases.DELETE:
-        return Commands(
-            "Delete the job",
-            f"curl -X DELETE {_q(job)}",
-            f"wget -q -O - --method=DELETE {_q(job)}",
-            py + "job.delete()",
-        )
-    if operation == "results":
+def for_job(jobs_url: str, job_id: str, operation_id: str, value: str | None = None) -> Commands:
+    """The commands for one operation on one job; `value` is what a change sends (duration, destruction)."""
+    operation = BY_ID[operation_id]
+    job = f"{jobs_url}/{job_id}"
+    value = value or DEFAULT_VALUES.get(operation_id)
+    pyvo = f"import pyvo\n\njob = pyvo.dal.AsyncTAPJob({job!r})\n" + operation.pyvo(value)
+    if operation_id == "destruction":
+        pyvo = "from datetime import datetime\n\n" + pyvo
+    if operation.change is not None:
+        curl, wget = _change_lines(operation, job, value)
+    elif operation_id == "results":
         result = f"{job}/results/result"
-        return Commands(
-            "Download the result",
-            f"curl -L -o {_q(job_id + '-result')} {_q(result)}",
-            f"wget -O {_q(job_id + '-result')} {_q(result)}",
-            py + "table = job.fetch_result().to_table()\nprint(table)",
-        )
-    if operation == "error":
-        return Commands(
-            "Read the error",
-            f"curl {_q(job + '/error')}",
-            f"wget -q -O - {_q(job + '/error')}",
-            py + "job.raise_if_error()",
-        )
-    raise ValueError(f"no commands for {operation!r}")
+        curl = f"curl -L -o {_q(job_id + '-result')} {_q(result)}"
+        wget = f"wget -O {_q(job_id + '-result')} {_q(result)}"
+    else:
+        url = job + ("/error" if operation_id == "error" else "")
+        curl, wget = f"curl {_q(url)}", f"wget -q -O - {_q(url)}"
+    return Commands(operation.command_title, curl, wget, pyvo)
+
+
+def _change_lines(operation: Operation, job: str, value: str | None) -> tuple[str, str]:
+    """curl and wget for the UWS request of a change (UWS 1.1 §2.2.3)."""
+    change = operation.change
+    url = _q(job + change.path)
+    if change.method == "DELETE":
+        return f"curl -X DELETE {url}", f"wget -q -O - --method=DELETE {url}"
+    if change.fixed is not None:
+        pair = f"{change.parameter}={change.fixed}"
+        return f"curl -d {pair} {url}", f"wget -q -O - --post-data={pair} {url}"
+    return (
+        f"curl --data-urlencode {_q(f'{change.parameter}={value}')} {url}",
+        f"wget -q -O - --post-data={_q(urlencode({change.parameter: value}))} {url}",
+    )
 
 
 def for_new_job(base_url: str, parameters: dict[str, str]) -> Commands:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from django import forms
 from django.core.validators import RegexValidator
 
-from .uws.model import PHASES
-from .uws.parse import parse_time
+from .operations import BY_ID, CHANGES, START_PAGE, Operation, posted_names
+from .uws.model import ID_PATTERN, PHASES
+from .uws.times import parse_time, utc_iso
 
-# The characters real services use in job and result ids (DaCHS `x2r_q5u4`, ESAC
-# `1479386030738O`, CASDA UUIDs, `votable.xml`); nothing that can leave the path
-# segment (`/`, `%`, `?`, `#`, whitespace) and no leading dot.
-ID_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9._~:@+-]{0,127}"
-ID_RE = re.compile(ID_PATTERN)
 # Large enough for any real limit (a signed 32-bit int is what most servers store).
 MAX_EXECUTION_DURATION = 2**31 - 1
 MAX_QUERY_LENGTH = 100_000
@@ -33,14 +28,6 @@ job_id_validator = RegexValidator(
     f"^{ID_PATTERN}\\Z",
     "A job id is made of letters, digits and . _ ~ : @ + - (at most 128 characters).",
 )
-
-
-def utc_iso(moment: datetime) -> str:
-    """The form UWS asks for (UWS 1.1 §2.2.1); DaCHS refuses offsets.
-
-    isoformat, not strftime: strftime does not pad years before 1000 on Linux.
-    """
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 class ExecutionDurationField(forms.IntegerField):
@@ -90,22 +77,11 @@ class DestructionForm(forms.Form):
     destruction = DestructionField()
 
 
-OPERATIONS = [
-    ("status", "Status"),
-    ("run", "Run"),
-    ("executionduration", "Change execution duration"),
-    ("destruction", "Change destruction time"),
-    ("results", "Results"),
-    ("abort", "Abort"),
-    ("delete", "Delete"),
-]
-
-
 class JobOperationForm(forms.Form):
     """The job-id forms of the start page: one operation on one job of one service."""
 
     service = forms.ChoiceField(label="Service")
-    op = forms.ChoiceField(choices=OPERATIONS, label="Operation")
+    op = forms.ChoiceField(choices=[(op.id, op.label) for op in START_PAGE], label="Operation")
     job_id = forms.CharField(label="Job id", max_length=128, validators=[job_id_validator], strip=True)
     executionduration = ExecutionDurationField(required=False)
     destruction = DestructionField(required=False)
@@ -122,6 +98,63 @@ class JobOperationForm(forms.Form):
         if op == "destruction" and data.get("destruction") is None and "destruction" not in self.errors:
             self.add_error("destruction", "Give the new destruction time.")
         return data
+
+    @property
+    def operation(self) -> Operation:
+        return BY_ID[self.cleaned_data["op"]]
+
+    @property
+    def value(self):
+        """The value the operation sends, if it takes one."""
+        return self.cleaned_data.get(self.cleaned_data["op"]) if self.operation.takes_value else None
+
+
+# The form that checks each change's value, by the job page's field name.
+_VALUE_FORMS: dict[str, type[forms.Form]] = {
+    "EXECUTIONDURATION": ExecutionDurationForm,
+    "DESTRUCTION": DestructionForm,
+}
+
+
+class JobActionForm:
+    """The one change a POST to a job URL asks for, as ESO's examples send it.
+
+    Names are case-insensitive. `operation` and `value` once valid; otherwise `problem`
+    (no change named) or `value_form` (the value's own form, with its errors, to show again).
+    """
+
+    def __init__(self, data) -> None:
+        self.fields = {key.upper(): value.strip() for key, value in data.items() if key != "csrfmiddlewaretoken"}
+        self.operation: Operation | None = None
+        self.value = None
+        self.problem: str | None = None
+        self.value_form: forms.Form | None = None
+        self.confirmed = self.fields.get("CONFIRMED") == "yes"
+
+    def is_valid(self) -> bool:
+        fixed_by_field: dict[str, list[str]] = {}
+        for operation in CHANGES:
+            if operation.field not in self.fields:
+                continue
+            if operation.fixed is None:
+                return self._with_value(operation)
+            if self.fields[operation.field].upper() == operation.fixed:
+                self.operation = operation
+                return True
+            fixed_by_field.setdefault(operation.field, []).append(operation.fixed)
+        if "PHASE" in fixed_by_field:
+            self.problem = f"PHASE must be {' or '.join(fixed_by_field['PHASE'])}, not {self.fields['PHASE'][:40]!r}."
+        else:
+            self.problem = f"Nothing to do: send {posted_names()}."
+        return False
+
+    def _with_value(self, operation: Operation) -> bool:
+        form = _VALUE_FORMS[operation.field]({operation.id: self.fields[operation.field]})
+        if form.is_valid():
+            self.operation, self.value = operation, form.cleaned_data[operation.id]
+            return True
+        self.value_form = form
+        return False
 
 
 class NewJobForm(forms.Form):
@@ -192,3 +225,58 @@ class JobListFilterForm(forms.Form):
         if moment is None:
             raise forms.ValidationError("AFTER must be an ISO 8601 date and time, e.g. 2026-01-31T00:00:00Z.")
         return utc_iso(moment)
+
+
+PREVIEW_ROWS = 100
+PREVIEW_MAX_ROWS = 1000
+
+
+class PreviewForm(forms.Form):
+    """How many rows a preview shows: out-of-range numbers are brought into range, anything else is the default."""
+
+    rows = forms.IntegerField(required=False)
+
+    def clean_rows(self) -> int:
+        rows = self.cleaned_data["rows"]
+        return PREVIEW_ROWS if rows is None else min(max(rows, 1), PREVIEW_MAX_ROWS)
+
+    def wanted(self) -> int:
+        return self.cleaned_data["rows"] if self.is_valid() else PREVIEW_ROWS
+
+
+class ResubmitForm(forms.Form):
+    """`?resubmit=<job>` on a service's start page: fill the new-query form from that job."""
+
+    resubmit = forms.CharField(max_length=128, required=False, validators=[job_id_validator])
+
+
+class AddJobForm(forms.Form):
+    url = forms.URLField(label="Job URL (as the service gave it)", max_length=2000, assume_scheme="https")
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label="Note", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MyJobsFilterForm(forms.Form):
+    """The filters of My jobs: a service slug and a phase, both optional."""
+
+    service = forms.CharField(max_length=64, required=False)
+    phase = forms.CharField(max_length=32, required=False)
+
+    def clean_phase(self) -> str:
+        return self.cleaned_data["phase"].upper()
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label="Bearer token", max_length=8192, strip=True, widget=forms.PasswordInput(attrs={"autocomplete": "off"})
+    )
+
+    def clean_token(self) -> str:
+        token = self.cleaned_data["token"]
+        # A header value: printable ASCII only (line breaks would split the header, and
+        # http.client sends headers as Latin-1).
+        if not all(0x21 <= ord(character) <= 0x7E for character in token):
+            raise forms.ValidationError("A token is one line of printable ASCII characters without spaces.")
+        return token

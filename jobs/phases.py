@@ -1,72 +1,21 @@
-"""What each UWS phase means to a user, and which operations make sense in it.
+"""What each UWS phase (UWS 1.1 §2.1.3) means to a user.
 
-UWS 1.1 §2.1.3 defines the phases; the transitions a client can cause are RUN from
-PENDING or HELD, and ABORT from PENDING, QUEUED, EXECUTING (and HELD/SUSPENDED,
-where the server is holding the job).
+Which operations each phase allows is said by the operations themselves (`jobs/operations.py`).
 """
 
-from dataclasses import dataclass
-
-RUN = "run"
-ABORT = "abort"
-DURATION = "executionduration"
-DESTRUCTION = "destruction"
-DELETE = "delete"
-ORDER = (RUN, ABORT, DURATION, DESTRUCTION, DELETE)  # as the page lists them
-
-
-@dataclass(frozen=True)
-class PhaseInfo:
-    meaning: str
-    actions: frozenset[str]
-
-
-_ALL = frozenset({RUN, ABORT, DURATION, DESTRUCTION, DELETE})
-
-PHASE_INFO: dict[str, PhaseInfo] = {
-    "PENDING": PhaseInfo(
-        "The job is created but not started. Change its limits, then run it.",
-        _ALL,
-    ),
-    "QUEUED": PhaseInfo(
-        "The job is waiting for the service to start it.",
-        frozenset({ABORT, DESTRUCTION, DELETE}),
-    ),
-    "EXECUTING": PhaseInfo(
-        "The job is running. Results appear when it completes.",
-        frozenset({ABORT, DESTRUCTION, DELETE}),
-    ),
-    "COMPLETED": PhaseInfo(
-        "The job finished successfully. Its results can be downloaded until it is destroyed.",
-        frozenset({DESTRUCTION, DELETE}),
-    ),
-    "ERROR": PhaseInfo(
-        "The job failed. The error below says why; fix the query and submit it again.",
-        frozenset({DESTRUCTION, DELETE}),
-    ),
-    "ABORTED": PhaseInfo(
-        "The job was aborted before it finished.",
-        frozenset({DESTRUCTION, DELETE}),
-    ),
-    "HELD": PhaseInfo(
-        "The service is holding the job; run it to let it continue.",
-        frozenset({RUN, ABORT, DESTRUCTION, DELETE}),
-    ),
-    "SUSPENDED": PhaseInfo(
-        "The service has suspended the job (for example while it stages data); it resumes by itself.",
-        frozenset({ABORT, DESTRUCTION, DELETE}),
-    ),
-    "ARCHIVED": PhaseInfo(
-        "The job has ended and its results were removed; only its description is kept.",
-        frozenset({DELETE}),
-    ),
+MEANINGS: dict[str, str] = {
+    "PENDING": "The job is created but not started. Change its limits, then run it.",
+    "QUEUED": "The job is waiting for the service to start it.",
+    "EXECUTING": "The job is running. Results appear when it completes.",
+    "COMPLETED": "The job finished successfully. Its results can be downloaded until it is destroyed.",
+    "ERROR": "The job failed. The error below says why; fix the query and submit it again.",
+    "ABORTED": "The job was aborted before it finished.",
+    "HELD": "The service is holding the job; run it to let it continue.",
+    "SUSPENDED": "The service has suspended the job (for example while it stages data); it resumes by itself.",
+    "ARCHIVED": "The job has ended and its results were removed; only its description is kept.",
 }
-
-UNKNOWN = PhaseInfo(
-    "The service does not say what state the job is in; reload later.",
-    _ALL,
-)
+UNKNOWN = "The service does not say what state the job is in; reload later."
 
 
-def phase_info(phase: str) -> PhaseInfo:
-    return PHASE_INFO.get(phase, UNKNOWN)
+def meaning(phase: str) -> str:
+    return MEANINGS.get(phase, UNKNOWN)

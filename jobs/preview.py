@@ -30,6 +30,8 @@ from itertools import islice
 
 from lxml import etree
 
+from .uws.parse import XML_HARDENING
+
 
 @dataclass(frozen=True)
 class Column:
@@ -161,8 +163,6 @@ class _Head:
 
 # -- VOTable ------------------------------------------------------------------------------
 
-# A result needs no DTD and no entities; they are how hostile documents attack a parser.
-_STRICT = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False)
 
 # Bytes per item in BINARY and BINARY2 (VOTable 1.4, Definitions of Primitive Datatypes); bits are packed, 8 to a byte.
 _ITEM_BYTES = {
@@ -628,7 +628,7 @@ def _reason(exc: etree.XMLSyntaxError) -> str:
 
 def _read_votable(head: _Head, max_rows: int) -> Preview:
     reader = _VOTableReader(max_rows)
-    parser = etree.XMLParser(target=reader, **_STRICT)
+    parser = etree.XMLParser(target=reader, **XML_HARDENING)
     for piece in head:
         try:
             parser.feed(piece)

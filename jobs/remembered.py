@@ -4,29 +4,21 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from .decorators import allow
-from .forms import ID_RE
+from .forms import AddJobForm, MyJobsFilterForm, NoteForm
 from .models import RememberedJob
 from .services import Service, configured_services
 from .tokens import client_for
-from .uws.client import Failure, ServiceError
+from .uws.model import ID_RE
+from .uws.transport import Failure, ServiceError
 
 # A refresh asks each service about each job: bounded, newest first.
 REFRESH_LIMIT = 50
 GONE = "GONE"  # the service no longer knows the job
-
-
-class AddJobForm(forms.Form):
-    url = forms.URLField(label="Job URL (as the service gave it)", max_length=2000, assume_scheme="https")
-
-
-class NoteForm(forms.Form):
-    note = forms.CharField(label="Note", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 def service_and_job_of(url: str) -> tuple[Service, str] | None:
@@ -67,8 +59,10 @@ def service_and_job_of(url: str) -> tuple[Service, str] | None:
 @allow("GET")
 def my_jobs(request: HttpRequest) -> HttpResponse:
     entries = RememberedJob.objects.filter(browser=request.browser_key)
-    service_filter = request.GET.get("service", "")
-    phase_filter = request.GET.get("phase", "").upper()
+    filters = MyJobsFilterForm(request.GET)
+    filters.is_valid()  # each filter that is not valid is left out
+    service_filter = filters.cleaned_data.get("service", "")
+    phase_filter = filters.cleaned_data.get("phase", "")
     if service_filter:
         entries = entries.filter(service=service_filter)
     if phase_filter:

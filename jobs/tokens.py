@@ -6,30 +6,16 @@ client sends nothing to any other host), is never logged and never shown back.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from .decorators import allow
+from .forms import TokenForm
 from .services import Service, find_service_or_404
 from .uws.client import UWSClient
 
 SESSION_KEY = "service_tokens"
-
-
-class TokenForm(forms.Form):
-    token = forms.CharField(
-        label="Bearer token", max_length=8192, strip=True, widget=forms.PasswordInput(attrs={"autocomplete": "off"})
-    )
-
-    def clean_token(self) -> str:
-        token = self.cleaned_data["token"]
-        # A header value: printable ASCII only (line breaks would split the header, and
-        # http.client sends headers as Latin-1).
-        if not all(0x21 <= ord(character) <= 0x7E for character in token):
-            raise forms.ValidationError("A token is one line of printable ASCII characters without spaces.")
-        return token
 
 
 def token_for(request: HttpRequest, service: Service) -> str | None:

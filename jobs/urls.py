@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
-from . import health, remembered, tokens, views
-from .forms import ID_PATTERN
+from . import health, remembered, results, tokens, views
+from .uws.model import ID_PATTERN
 
 SLUG = r"(?P<slug>[a-z0-9_-]+)"
 JOB = rf"{SLUG}/async/(?P<job_id>{ID_PATTERN})"
@@ -22,8 +22,8 @@ urlpatterns = [
     re_path(rf"^{SLUG}/async$", views.job_list, name="job_list"),
     re_path(rf"^{JOB}$", views.job_detail, name="job_detail"),
     re_path(rf"^{JOB}/error$", views.job_error, name="job_error"),
-    re_path(rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})$", views.job_result, name="job_result"),
+    re_path(rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})$", results.job_result, name="job_result"),
     re_path(
-        rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})/preview$", views.job_result_preview, name="job_result_preview"
+        rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})/preview$", results.job_result_preview, name="job_result_preview"
     ),
 ]

@@ -4,5 +4,5 @@ urlpatterns = [
     path("", include("jobs.urls")),
 ]
 
-handler404 = "jobs.views.not_found"
-handler500 = "jobs.views.server_error"
+handler404 = "jobs.errors.not_found"
+handler500 = "jobs.errors.server_error"

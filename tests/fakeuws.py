@@ -93,6 +93,20 @@ class FakeUWS:
     def route(self, method: str, path: str, handler: Callable[[Recorded], Reply]) -> None:
         self.routes[(method, path)] = handler
 
+    def job_until_deleted(self, path: str, body: str) -> None:
+        """GET `path` answers the job document until a DELETE of it has come, then 404."""
+
+        def answer(request: Recorded) -> Reply:
+            if any(seen.method == "DELETE" and seen.path == path for seen in self.requests):
+                return Reply(404, b"gone", {"Content-Type": "text/plain"})
+            return Reply(200, body.encode())
+
+        self.route("GET", path, answer)
+
+    def posted(self) -> list[Recorded]:
+        """The POST requests the service received, in order."""
+        return [request for request in self.requests if request.method == "POST"]
+
     def reset(self) -> None:
         self.routes.clear()
         self.requests.clear()

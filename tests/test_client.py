@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
-from jobs.uws.client import USER_AGENT, ExternalResult, Failure, ResultStream, ServiceError, UWSClient
+from jobs.uws import changes
+from jobs.uws.client import UWSClient
+from jobs.uws.transport import USER_AGENT, ExternalResult, Failure, ResultStream, ServiceError
 from tests.fakeuws import Reply, job_xml
 
 DALI_ERROR = (
@@ -110,46 +114,113 @@ def test_it_accepts_a_creation_answered_with_the_job_itself(client, fake):
 
 
 def test_it_starts_jobs_through_phase_and_does_not_follow_the_redirect(client, fake):
+    fake.route(
+        "GET",
+        "/tap/async/abc",
+        lambda request: Reply(body=job_xml(job_id="abc", phase="EXECUTING" if fake.posted() else "PENDING").encode()),
+    )
     fake.reply("POST", "/tap/async/abc/phase", 303, headers={"Location": "http://127.0.0.1:1/x"})
-    client.run("abc")
-    (request,) = fake.requests
-    assert (request.method, request.path, request.form) == ("POST", "/tap/async/abc/phase", {"PHASE": ["RUN"]})
+    outcome = client.change("abc", changes.RUN)
+    assert [(request.method, request.path) for request in fake.requests] == [
+        ("GET", "/tap/async/abc"),
+        ("POST", "/tap/async/abc/phase"),
+        ("GET", "/tap/async/abc"),
+    ]
+    assert fake.posted()[0].form == {"PHASE": ["RUN"]}
+    assert (outcome.before, outcome.after.phase, outcome.ignored) == ("PENDING", "EXECUTING", False)
 
 
 @pytest.mark.parametrize(
-    ("call", "path", "form"),
+    ("change", "value", "path", "form"),
     [
-        (lambda c: c.abort("abc"), "/tap/async/abc/phase", {"PHASE": ["ABORT"]}),
+        (changes.ABORT, None, "/tap/async/abc/phase", {"PHASE": ["ABORT"]}),
+        (changes.SET_EXECUTION_DURATION, 60, "/tap/async/abc/executionduration", {"EXECUTIONDURATION": ["60"]}),
         (
-            lambda c: c.set_execution_duration("abc", 60),
-            "/tap/async/abc/executionduration",
-            {"EXECUTIONDURATION": ["60"]},
-        ),
-        (
-            lambda c: c.set_destruction("abc", "2030-01-01T00:00:00Z"),
+            changes.SET_DESTRUCTION,
+            datetime(2030, 1, 1, 1, tzinfo=timezone(timedelta(hours=1))),
             "/tap/async/abc/destruction",
             {"DESTRUCTION": ["2030-01-01T00:00:00Z"]},
         ),
     ],
 )
-def test_it_posts_each_change_to_its_sub_resource(client, fake, call, path, form):
+def test_it_posts_each_change_to_its_sub_resource(client, fake, change, value, path, form):
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc"))
     fake.reply("POST", path, 303, headers={"Location": f"{fake.url}/tap/async/abc"})
-    call(client)
-    assert (fake.requests[0].path, fake.requests[0].form) == (path, form)
+    client.change("abc", change, value)
+    (posted,) = fake.posted()
+    assert (posted.path, posted.form) == (path, form)
+
+
+def test_it_says_when_the_service_ignored_a_change_of_phase(client, fake):
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="COMPLETED"))
+    fake.reply("POST", "/tap/async/abc/phase", 303, headers={"Location": f"{fake.url}/tap/async/abc"})
+    outcome = client.change("abc", changes.ABORT)
+    assert outcome.ignored and outcome.after.phase == "COMPLETED"
+
+
+def test_it_gives_a_change_still_on_its_way_a_short_wait(client, fake):
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="EXECUTING"))
+    fake.reply("POST", "/tap/async/abc/phase", 303, headers={"Location": f"{fake.url}/tap/async/abc"})
+    client.change("abc", changes.ABORT)
+    last = fake.requests[-1]
+    assert (last.method, last.query) == ("GET", {"WAIT": ["2"], "PHASE": ["EXECUTING"]})
+
+
+def test_it_reads_back_what_the_service_kept(client, fake):
+    fake.route(
+        "GET",
+        "/tap/async/abc",
+        lambda request: Reply(body=job_xml(job_id="abc", execution_duration="600" if fake.posted() else "60").encode()),
+    )
+    fake.reply("POST", "/tap/async/abc/executionduration", 303, headers={"Location": f"{fake.url}/tap/async/abc"})
+    outcome = client.change("abc", changes.SET_EXECUTION_DURATION, 99999)
+    assert (outcome.asked, outcome.kept, outcome.kept_as_asked) == (99999, 600, False)
 
 
 def test_it_deletes_with_http_delete_and_never_follows(client, fake):
     fake.reply("DELETE", "/tap/async/abc", 303, headers={"Location": f"{fake.url}/tap/async"})
-    client.delete("abc")
-    assert [(request.method, request.path) for request in fake.requests] == [("DELETE", "/tap/async/abc")]
+    fake.job_until_deleted("/tap/async/abc", job_xml(job_id="abc"))
+    outcome = client.change("abc", changes.DELETE)
+    assert [(request.method, request.path) for request in fake.requests] == [
+        ("GET", "/tap/async/abc"),
+        ("DELETE", "/tap/async/abc"),
+        ("GET", "/tap/async/abc"),
+    ]
+    assert outcome.gone
+
+
+def test_a_change_to_a_job_the_service_does_not_have_is_not_found_and_not_sent(client, fake):
+    # VOLLT answers 303 even to a DELETE of a job it does not have.
+    fake.reply("DELETE", "/tap/async/nope", 303, headers={"Location": f"{fake.url}/tap/async"})
+    with pytest.raises(ServiceError) as caught:
+        client.change("nope", changes.DELETE)
+    assert caught.value.failure is Failure.NOT_FOUND
+    assert [request.method for request in fake.requests] == ["GET"]
 
 
 def test_it_takes_a_dali_error_with_200_as_a_refusal(client, fake):
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc"))
     fake.reply("POST", "/tap/async/abc/phase", 200, DALI_ERROR.format("Field phase: Bad phase: FOO"))
+    outcome = client.change("abc", changes.ABORT)
+    assert outcome.refusal.failure is Failure.REFUSED
+    assert outcome.refusal.detail == "Field phase: Bad phase: FOO"
+    assert outcome.after.phase == "PENDING"  # the job as it is, to show beside the refusal
+
+
+def test_a_failed_request_says_whether_it_reached_the_service(client, fake, monkeypatch):
     with pytest.raises(ServiceError) as caught:
-        client.abort("abc")
-    assert caught.value.failure is Failure.REFUSED
-    assert caught.value.detail == "Field phase: Bad phase: FOO"
+        UWSClient("Dead", "http://127.0.0.1:9/tap").get_job("x")
+    assert caught.value.reached is False
+    monkeypatch.setattr("jobs.uws.transport.READ_TIMEOUT", 0.5)
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc"))
+    fake.reply("POST", "/tap/async/abc/executionduration", 303, headers={"Location": "/x"}, delay=1.5)
+    with pytest.raises(ServiceError) as caught:
+        UWSClient("Slow", f"{fake.url}/tap").change("abc", changes.SET_EXECUTION_DURATION, 60)
+    assert caught.value.failure is Failure.TIMEOUT and caught.value.reached is None
+    fake.reply("POST", "/tap/async/abc/executionduration", 500, "down", headers={"Content-Type": "text/plain"})
+    with pytest.raises(ServiceError) as caught:
+        client.change("abc", changes.SET_EXECUTION_DURATION, 60)
+    assert caught.value.reached is True
 
 
 def test_it_asks_for_each_phase_and_merges_the_lists(client, fake):
@@ -183,7 +254,7 @@ def test_it_applies_the_filters_a_uws_1_0_server_ignores(client, fake):
 
 
 def test_it_refuses_a_document_over_the_size_limit(client, fake, monkeypatch):
-    monkeypatch.setattr("jobs.uws.client.MAX_DOCUMENT_BYTES", 1000)
+    monkeypatch.setattr("jobs.uws.transport.MAX_DOCUMENT_BYTES", 1000)
     fake.reply("GET", "/tap/async/big", body=job_xml(query="x" * 5000))
     with pytest.raises(ServiceError) as caught:
         client.get_job("big")
@@ -220,7 +291,7 @@ def test_each_request_is_logged_once_with_its_facts(client, fake, caplog):
     fake.reply("GET", "/tap/async/abc/results/result", body="a,b\n", headers={"Content-Type": "text/csv"})
     with caplog.at_level(logging.INFO, logger="jobs.upstream"):
         client.get_job("abc")
-        client.run("abc")
+        client.exchange("POST", f"{fake.url}/tap/async/abc/phase", data={"PHASE": "RUN"})
         b"".join(client.open_result("abc", "result").chunks())
         with pytest.raises(ServiceError):
             UWSClient("Dead", "http://127.0.0.1:9/tap").get_job("x")

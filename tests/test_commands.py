@@ -18,7 +18,11 @@ ASYNC = "http://127.0.0.1:8080/tap/async"
         ("status", None, ["curl", f"{ASYNC}/j1"]),
         ("run", None, ["curl", "-d", "PHASE=RUN", f"{ASYNC}/j1/phase"]),
         ("abort", None, ["curl", "-d", "PHASE=ABORT", f"{ASYNC}/j1/phase"]),
-        ("executionduration", "120", ["curl", "-d", "EXECUTIONDURATION=120", f"{ASYNC}/j1/executionduration"]),
+        (
+            "executionduration",
+            "120",
+            ["curl", "--data-urlencode", "EXECUTIONDURATION=120", f"{ASYNC}/j1/executionduration"],
+        ),
         (
             "destruction",
             "2030-01-01T00:00:00Z",
@@ -67,7 +71,7 @@ def test_the_job_page_shows_commands_and_after_an_action_the_one_just_done(fake)
     fake.reply("POST", "/tap/async/j1/executionduration", 303, headers={"Location": "/x"})
     page = client.post("/fake/async/j1", {"EXECUTIONDURATION": "77"}, follow=True).content.decode()
     assert "What the portal just did" in page
-    assert f"curl -d EXECUTIONDURATION=77 {fake.url}/tap/async/j1/executionduration" in page
+    assert f"curl --data-urlencode EXECUTIONDURATION=77 {fake.url}/tap/async/j1/executionduration" in page
     again = client.get("/fake/async/j1").content.decode()
     assert "What the portal just did" not in again  # shown once
 

@@ -26,10 +26,10 @@ CSV = b"id,ra,dec\n1,10.5,-3.25\n2,11.0,4.5\n"  # the well-behaved result
 # Waits cut short for the modes that make the portal wait, so that the file runs in seconds;
 # every other mode gets waits long enough that a loaded machine does not fail it.
 SHORT_WAITS = {
-    "silent": {"jobs.uws.client.READ_TIMEOUT": 1.0},
-    "stall": {"jobs.uws.client.READ_TIMEOUT": 1.0},
-    "trickle": {"jobs.uws.client.DOCUMENT_DEADLINE": 1.0, "jobs.preview.MAX_SECONDS": 1.0},
-    "chunked-forever": {"jobs.uws.client.DOCUMENT_DEADLINE": 1.0, "jobs.preview.MAX_SECONDS": 1.0},
+    "silent": {"jobs.uws.transport.READ_TIMEOUT": 1.0},
+    "stall": {"jobs.uws.transport.READ_TIMEOUT": 1.0},
+    "trickle": {"jobs.uws.transport.DOCUMENT_DEADLINE": 1.0, "jobs.preview.MAX_SECONDS": 1.0},
+    "chunked-forever": {"jobs.uws.transport.DOCUMENT_DEADLINE": 1.0, "jobs.preview.MAX_SECONDS": 1.0},
 }
 
 
@@ -46,8 +46,8 @@ def faults(fault_service, settings, tmp_path, monkeypatch):
     path = tmp_path / "services.toml"
     path.write_text(fault_service.services_toml())
     settings.PORTAL_SERVICES_FILE = path
-    monkeypatch.setattr("jobs.uws.client.CONNECT_TIMEOUT", 2.0)
-    monkeypatch.setattr("jobs.uws.client.READ_TIMEOUT", 10.0)
+    monkeypatch.setattr("jobs.uws.transport.CONNECT_TIMEOUT", 2.0)
+    monkeypatch.setattr("jobs.uws.transport.READ_TIMEOUT", 10.0)
     fault_service.canary_hits.clear()
     yield fault_service
     services._loaded.pop(path, None)

@@ -59,7 +59,7 @@ def test_a_service_that_ignores_wait_is_asked_again_only_after_a_pause(client, f
 
 
 def test_a_service_that_honours_wait_is_asked_again_at_once(client, fake, monkeypatch):
-    monkeypatch.setattr("jobs.views.WATCH_WAIT", 1)
+    monkeypatch.setattr("jobs.job_page.WATCH_WAIT", 1)
     fake.route("GET", "/tap/async/abc", lambda request: Reply(body=running_job().encode(), delay=0.6))
     page = client.get("/fake/async/abc", {"watch": "EXECUTING"}, **HTMX).content.decode()
     assert 'hx-trigger="load delay:0s"' in page
@@ -119,4 +119,4 @@ def test_the_date_time_field_is_read_as_utc(client, fake):
     fake.reply("POST", "/tap/async/abc/destruction", 303, headers={"Location": "/x"})
     fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", destruction="2031-05-06T07:08:00Z"))
     client.post("/fake/async/abc", {"DESTRUCTION": "2031-05-06T07:08"})
-    assert fake.requests[0].form == {"DESTRUCTION": ["2031-05-06T07:08:00Z"]}
+    assert fake.posted()[0].form == {"DESTRUCTION": ["2031-05-06T07:08:00Z"]}

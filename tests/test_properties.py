@@ -28,24 +28,24 @@ from django.urls import Resolver404, resolve
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobs import commands, phases
+from jobs import commands
 from jobs.adql_errors import error_position, marked_query
 from jobs.forms import (
     FORMATS,
-    ID_RE,
     MAX_EXECUTION_DURATION,
-    OPERATIONS,
+    AddJobForm,
     DestructionForm,
     ExecutionDurationForm,
     JobListFilterForm,
     JobOperationForm,
     NewJobForm,
+    TokenForm,
 )
+from jobs.operations import CHANGES, START_PAGE
 from jobs.preview import Preview, PreviewError, preview, previewable
-from jobs.remembered import AddJobForm, service_and_job_of
+from jobs.remembered import service_and_job_of
 from jobs.services import configured_services
-from jobs.tokens import TokenForm
-from jobs.uws.model import PHASES, ErrorDocument, Job, JobList
+from jobs.uws.model import ID_RE, PHASES, ErrorDocument, Job, JobList
 from jobs.uws.parse import UWSParseError, dali_error_message, error_document, parse_job, parse_job_list, parse_time
 from jobs.uws.vosi import Availability, Capabilities, parse_availability, parse_capabilities
 
@@ -688,7 +688,7 @@ def test_a_validated_destruction_is_a_future_utc_moment(text):
 @PROFILE
 @given(
     st.sampled_from(["dachs", "dead", "fake", "", "DACHS"]),
-    st.sampled_from([value for value, _ in OPERATIONS] + ["", "RUN"]),
+    st.sampled_from([operation.id for operation in START_PAGE] + ["", "RUN"]),
     job_ids,
     st.one_of(st.just(""), st.integers(-5, 2**32).map(str), numerals, texts),
     st.one_of(st.just(""), future_times, times),
@@ -704,7 +704,7 @@ def test_what_validates_in_a_job_operation_is_a_service_a_safe_job_id_and_a_usab
     assert valid or form.errors
     cleaned = form.cleaned_data
     assert cleaned.get("service", "dachs") in configured_services()
-    assert cleaned.get("op", "run") in dict(OPERATIONS)
+    assert cleaned.get("op", "run") in {operation.id for operation in START_PAGE}
     assert "job_id" not in cleaned or _stays_in_its_segment(cleaned["job_id"])
     if cleaned.get("executionduration") is not None or (valid and op == "executionduration"):
         assert type(cleaned["executionduration"]) is int
@@ -867,13 +867,13 @@ def test_an_error_position_with_a_number_too_long_to_read_is_none(template, digi
 @given(
     st.one_of(st.just("http://127.0.0.1:8080/tap/async"), texts),
     job_ids,
-    st.sampled_from(["status", "results", "error", *phases.ORDER]),
+    st.sampled_from(["status", "results", "error", *(operation.id for operation in CHANGES)]),
     st.one_of(st.none(), texts, times),
     st.integers(),
 )
 def test_the_commands_for_a_job_run_as_shown_whatever_the_id_and_value(async_url, job_id, operation, text, seconds):
     # The view passes a duration as the text of an int, anything else as it is.
-    made = commands.for_job(async_url, job_id, operation, str(seconds) if operation == phases.DURATION else text)
+    made = commands.for_job(async_url, job_id, operation, str(seconds) if operation == "executionduration" else text)
     job = f"{async_url}/{job_id}"
     curl, wget = shlex.split(made.curl), shlex.split(made.wget)
     if operation == "results":
@@ -884,10 +884,10 @@ def test_the_commands_for_a_job_run_as_shown_whatever_the_id_and_value(async_url
         url = job + suffix.get(operation, f"/{operation}")
         assert curl[0] == "curl" and curl[-1] == url
         assert wget[0] == "wget" and wget[-1] == url
-    if operation == phases.DURATION:
-        assert curl[1:3] == ["-d", f"EXECUTIONDURATION={seconds}"]
+    if operation == "executionduration":
+        assert curl[1:3] == ["--data-urlencode", f"EXECUTIONDURATION={seconds}"]
         assert f"job.execution_duration = {seconds}" in made.pyvo
-    if operation == phases.DESTRUCTION:
+    if operation == "destruction":
         when = text or "2030-01-01T00:00:00Z"
         assert curl[1:3] == ["--data-urlencode", f"DESTRUCTION={when}"]
         assert wget[4] == f"--post-data={urlencode({'DESTRUCTION': when})}"

@@ -115,7 +115,7 @@ def test_a_job_deleted_through_the_portal_leaves_the_list(client, fake):
     fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc"))
     client.get("/fake/async/abc")
     fake.reply("DELETE", "/tap/async/abc", 303, headers={"Location": "/tap/async"})
-    fake.reply("GET", "/tap/async/abc", 404, "gone", headers={"Content-Type": "text/plain"})
+    fake.job_until_deleted("/tap/async/abc", job_xml(job_id="abc"))
     client.post("/fake/async/abc", {"ACTION": "DELETE", "CONFIRMED": "yes"})
     assert not RememberedJob.objects.exists()
 

@@ -179,7 +179,7 @@ def test_dead_service_is_a_502_saying_so(client, fake):
 
 
 def test_slow_service_is_a_504_saying_so(client, fake, monkeypatch):
-    monkeypatch.setattr("jobs.uws.client.READ_TIMEOUT", 0.5)
+    monkeypatch.setattr("jobs.uws.transport.READ_TIMEOUT", 0.5)
     fake.reply("GET", "/tap/async/abc", body=job_xml(), delay=1.5)
     response = client.get("/fake/async/abc")
     assert response.status_code == 504
@@ -287,11 +287,12 @@ def test_bad_input_on_the_job_page_sends_nothing(client, fake, posted, message):
 
 def test_delete_goes_to_the_job_list_and_checks_the_job_is_gone(client, fake):
     fake.reply("DELETE", "/tap/async/abc", 303, headers={"Location": f"{fake.url}/tap/async"})
-    fake.reply("GET", "/tap/async/abc", 404, "gone", headers={"Content-Type": "text/plain"})
+    fake.job_until_deleted("/tap/async/abc", job_xml(job_id="abc"))
     response = client.post("/fake/async/abc", {"action": "delete", "confirmed": "yes"})
     assert response.status_code == 302
     assert response["Location"] == "/fake/async"
     assert [(request.method, request.path) for request in fake.requests] == [
+        ("GET", "/tap/async/abc"),
         ("DELETE", "/tap/async/abc"),
         ("GET", "/tap/async/abc"),
     ]
@@ -545,7 +546,8 @@ def test_a_delete_asks_for_confirmation_first(client, fake):
 
 
 def test_an_action_that_times_out_says_it_may_or_may_not_have_happened(client, fake, monkeypatch):
-    monkeypatch.setattr("jobs.uws.client.READ_TIMEOUT", 0.5)
+    monkeypatch.setattr("jobs.uws.transport.READ_TIMEOUT", 0.5)
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc"))
     fake.reply("POST", "/tap/async/abc/executionduration", 303, headers=SEE_JOB, delay=1.5)
     page = text(client.post("/fake/async/abc", {"EXECUTIONDURATION": "60"}))
     assert "may or may not have done it" in page

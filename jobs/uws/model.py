@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+# The characters real services use in job and result ids (DaCHS `x2r_q5u4`, ESAC
+# `1479386030738O`, CASDA UUIDs, `votable.xml`); nothing that can leave the path
+# segment (`/`, `%`, `?`, `#`, whitespace) and no leading dot. The portal puts only
+# such ids in its URLs and in requests to a service.
+ID_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9._~:@+-]{0,127}"
+ID_RE = re.compile(ID_PATTERN)
 
 # UWS 1.1 §2.1.3. A server may still send a phase outside this list; it is kept
 # as text and treated like UNKNOWN.
@@ -100,11 +109,36 @@ class JobRef:
     owner_id: str | None = None
     creation_time: datetime | None = None
 
+    @property
+    def job_id(self) -> str | None:
+        """The id that names the job in its URL, or None if no usable one is given.
+
+        Some services' jobref ids are not job ids (CosmoSim's are table names): the last
+        segment of the href, when there is one, is the job's own (UWS-NOTES §4.8).
+        """
+        if self.href:
+            segment = urlsplit(self.href).path.rstrip("/").rsplit("/", 1)[-1]
+            if ID_RE.fullmatch(segment):
+                return segment
+        return self.id if ID_RE.fullmatch(self.id) else None
+
 
 @dataclass(frozen=True)
 class JobList:
     jobs: tuple[JobRef, ...] = field(default_factory=tuple)
     version: str = "1.0"
+
+    def newest_first(self) -> tuple[JobRef, ...]:
+        """The jobs, newest first where the service says when (services send lists unsorted, UWS-NOTES §4.8)."""
+        return newest_first(self.jobs)
+
+
+_DAWN = datetime.min.replace(tzinfo=UTC)
+
+
+def newest_first(jobs: tuple[JobRef, ...] | list[JobRef]) -> tuple[JobRef, ...]:
+    """Jobs by creation time, newest first; those without one last, in the order given."""
+    return tuple(sorted(jobs, key=lambda ref: ref.creation_time or _DAWN, reverse=True))
 
 
 @dataclass(frozen=True)

@@ -9,28 +9,29 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 
 from lxml import etree
 
 from .model import ErrorDocument, ErrorSummary, Job, JobList, JobRef, Parameter, Result
+from .times import parse_time
 
 
 class UWSParseError(ValueError):
     """The bytes are not a UWS document this parser can read."""
 
 
-# Entities and network access off, no DTD: a job document needs none of them, and
-# they are how hostile documents attack a parser (billion laughs, XXE).
-_STRICT = dict(
+# Entities and network access off, no DTD: no UWS, VOSI or VOTable document needs them, and
+# they are how hostile documents attack a parser (billion laughs, XXE). The result preview
+# parses with the same settings.
+XML_HARDENING = dict(
     resolve_entities=False,
     no_network=True,
     load_dtd=False,
     dtd_validation=False,
     huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
 )
+_STRICT = dict(XML_HARDENING, remove_comments=True, remove_pis=True)
 
 
 def _parse_xml(data: bytes) -> etree._Element:
@@ -117,54 +118,6 @@ def _text(element: etree._Element | None) -> str | None:
 def _owner(text: str | None) -> str | None:
     # Anonymous jobs: nil, empty, or the literal string NULL (DaCHS, CADC).
     return None if text is None or text.upper() == "NULL" else text
-
-
-_TIME = re.compile(
-    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
-    r"(?:[T ](?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<frac>\d+))?)?)?"
-    r"\s*(?P<tz>Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
-)
-
-
-def parse_time(text: str | None) -> datetime | None:
-    """An aware UTC datetime from an ISO 8601 string, or None if it is not one.
-
-    UWS 1.1 §2.2.1 asks for UTC with a `Z`; servers also send no zone (read as
-    UTC), `+0100`, `+02:00` or a space for `T`. Anything else (a quote of "-1")
-    is unknown.
-    """
-    if not text:
-        return None
-    match = _TIME.fullmatch(text.strip())
-    if match is None:
-        return None
-    try:
-        # The constructor, not strptime: as strict, and far faster over a list of 100,000 jobs.
-        moment = datetime(
-            int(match["year"]),
-            int(match["month"]),
-            int(match["day"]),
-            int(match["h"] or 0),
-            int(match["m"] or 0),
-            int(match["s"] or 0),
-            int((match["frac"] or "0")[:6].ljust(6, "0")),
-        )
-    except ValueError:
-        return None
-    zone = match["tz"]
-    offset = timedelta()
-    if zone and zone[0] in "+-":
-        digits = zone[1:].replace(":", "")
-        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
-        if hours > 23 or minutes > 59:
-            return None
-        offset = timedelta(hours=hours, minutes=minutes)
-        if zone[0] == "-":
-            offset = -offset
-    try:
-        return moment.replace(tzinfo=timezone(offset)).astimezone(UTC)
-    except OverflowError:
-        return None
 
 
 def _time(element: etree._Element, name: str) -> datetime | None:

@@ -20,6 +20,7 @@ from django.core.signals import request_finished, request_started
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, sync_playwright
 
 from jobs.services import configured_services
+from jobs.uws import changes
 from jobs.uws.client import ServiceError, UWSClient
 
 # Playwright's sync API runs an event loop in the test's thread, and Django refuses
@@ -354,4 +355,4 @@ def dachs_jobs(uws: UWSClient) -> Iterator[list[str]]:
     yield job_ids
     for job_id in job_ids:
         with contextlib.suppress(ServiceError):  # the test may have deleted it itself
-            uws.delete(job_id)
+            uws.change(job_id, changes.DELETE)

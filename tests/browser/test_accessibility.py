@@ -10,6 +10,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from jobs.uws import changes
 from jobs.uws.model import PHASES
 from tests.browser.conftest import wait_for_phase
 
@@ -55,7 +56,7 @@ def create(uws, dachs_jobs, query=FAST, run=False) -> str:
     job_id = uws.create_job({"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": query})
     dachs_jobs.append(job_id)
     if run:
-        uws.run(job_id)
+        uws.change(job_id, changes.RUN)
     return job_id
 
 
@@ -125,7 +126,7 @@ def test_the_job_page_tells_a_screen_reader_each_new_phase(page, uws, dachs_jobs
     expect(page.locator("#job-live #phase-announcer")).to_have_count(0)  # outside what htmx replaces
     announcer.evaluate("region => { region.original = true; }")
 
-    uws.run(job_id)
+    uws.change(job_id, changes.RUN)
     expect(announcer).to_have_text(re.compile(r"^The job is now (QUEUED|EXECUTING|COMPLETED)\.$"))
     expect(announcer).to_have_text("The job is now COMPLETED.", timeout=30_000)
     # The same element throughout: screen readers announce changes inside a live region they know.
@@ -165,7 +166,7 @@ def test_every_field_has_a_label(page, uws, dachs_jobs, path):
 
 
 def test_the_keyboard_focus_survives_the_page_following_the_job(page, uws, dachs_jobs, monkeypatch):
-    monkeypatch.setattr("jobs.views.WATCH_WAIT", 1)  # the live part is replaced about every second
+    monkeypatch.setattr("jobs.job_page.WATCH_WAIT", 1)  # the live part is replaced about every second
     job_id = create(uws, dachs_jobs, "SELECT TOP 60 * FROM portaltest.slow", run=True)
     wait_for_phase(uws, job_id, {"EXECUTING"})
     page.goto(f"/dachs/async/{job_id}")

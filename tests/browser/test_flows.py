@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from jobs.uws import changes
 from jobs.uws.client import Failure, ServiceError, UWSClient
 from tests.browser.conftest import wait_for_phase
 
@@ -74,7 +75,7 @@ def create(uws: UWSClient, dachs_jobs: list[str], query: str = FAST, *, run: boo
     job_id = uws.create_job({"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": query})
     dachs_jobs.append(job_id)
     if run:
-        uws.run(job_id)
+        uws.change(job_id, changes.RUN)
     return job_id
 
 

@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from jobs.uws import changes
 from tests.browser.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.dachs, pytest.mark.django_db(transaction=True)]
@@ -15,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.dachs, pytest.mark.django_db(tran
 def test_a_slow_job_goes_from_executing_to_completed_without_a_reload(page, uws, dachs_jobs, console_errors):
     job_id = uws.create_job({"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": "SELECT TOP 6 * FROM portaltest.slow"})
     dachs_jobs.append(job_id)
-    uws.run(job_id)
+    uws.change(job_id, changes.RUN)
 
     page.goto(f"/dachs/async/{job_id}")
     phase = page.get_by_role("heading", name=re.compile(r"^Phase: "))

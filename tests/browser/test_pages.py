@@ -17,6 +17,7 @@ from unittest import mock
 import pytest
 from playwright.sync_api import Page, expect
 
+from jobs.uws import changes
 from jobs.uws.client import ServiceError, UWSClient
 from tests.browser.conftest import (
     SCHEMES,
@@ -50,16 +51,16 @@ def jobs(module_uws: UWSClient) -> Iterator[dict[str, str]]:
     try:
         create("PENDING", FAST)
         for phase, query in [("COMPLETED", FAST), ("ERROR", FAILING), ("EXECUTING", SLOW), ("ABORTED", SLOW)]:
-            uws.run(create(phase, query))
+            uws.change(create(phase, query), changes.RUN)
         wait_for_phase(uws, made["ABORTED"], {"EXECUTING"})
-        uws.abort(made["ABORTED"])
+        uws.change(made["ABORTED"], changes.ABORT)
         for phase, job_id in made.items():
             assert wait_for_phase(uws, job_id, {phase, "COMPLETED", "ERROR", "ABORTED"}) == phase
         yield made
     finally:
         for job_id in made.values():
             with contextlib.suppress(ServiceError):
-                uws.delete(job_id)
+                uws.change(job_id, changes.DELETE)
 
 
 def goto(path: str) -> Callable[[Page, dict[str, str]], None]:

@@ -1,0 +1,202 @@
+"""The job page and its live part: what a job is, what can be done with it now, and the watch.
+
+`job_page` renders the whole page, or only its live part (`_job_live.html`) for a
+watch request; `watch` answers htmx's watch requests with a UWS WAIT.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+
+from . import commands, operations, phases
+from .adql_errors import error_spot
+from .models import RememberedJob
+from .operations import Operation
+from .services import Service
+from .uws.client import UWSClient
+from .uws.model import FINAL_PHASES, ID_RE, Job
+from .uws.times import utc_iso
+from .uws.transport import Failure, ServiceError
+
+# A watch request blocks on the service at most this long (UWS WAIT), so a
+# watched job costs the service about 6 requests a minute and holds a worker
+# thread no longer than this.
+WATCH_WAIT = 10
+# A service that ignores WAIT answers at once: then the page asks again after this.
+WATCH_BACKOFF = 10
+# Quick extensions of a job's life, from its current destruction time (or now).
+LIFE_EXTENSIONS = [("+1 day", timedelta(days=1)), ("+1 week", timedelta(weeks=1)), ("+30 days", timedelta(days=30))]
+LAST_ACTION = "last_action"
+
+
+def job_page(
+    request: HttpRequest,
+    service: Service,
+    client: UWSClient,
+    job: Job,
+    job_id: str,
+    *,
+    status: int = 200,
+    refusal: ServiceError | None = None,
+    fragment: bool = False,
+    poll_delay: int = 0,
+    announce: bool = False,
+) -> HttpResponse:
+    """The job page, or only its live part (`_job_live.html`) for a watch request."""
+    now = datetime.now(UTC)
+    allowed = operations.allowed_changes(job.phase)
+    context = {
+        "service": service,
+        "job": job,
+        "job_id": job_id,
+        "meaning": phases.meaning(job.phase),
+        "operations": allowed,
+        "results": _results(service, client, job, job_id),
+        "refusal": refusal,
+        "now": now,
+        "now_local": now.strftime("%Y-%m-%dT%H:%M"),
+        "timing": _timing(job, now),
+        "extensions": _extensions(job, now),
+        "destruction_local": job.destruction.strftime("%Y-%m-%dT%H:%M:%S") if job.destruction else "",
+        "watching": job.phase not in FINAL_PHASES,
+        "poll_delay": poll_delay,
+        "announce": announce,
+        "fragment": fragment,
+        "job_commands": _job_commands(client, job_id, job, allowed),
+        "error_spot": error_spot(job.error_summary.message if job.error_summary else None, job.query),
+    }
+    if not fragment:
+        context["last_commands"] = _pop_last_commands(request, service, client, job_id)
+    template = "jobs/_job_live.html" if fragment else "jobs/job_detail.html"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _results(service: Service, client: UWSClient, job: Job, job_id: str) -> list[tuple]:
+    """Each result with its portal URL (streamed through) or its URL on another host (linked)."""
+    results = []
+    seen: set[str] = set()
+    for result in job.results:
+        portal_url = external_url = None
+        link = client.result_link(job_id, result)
+        if link and not link.proxied:
+            external_url = link.url
+        elif link and result.id not in seen and ID_RE.fullmatch(result.id):
+            portal_url = reverse("job_result", args=[service.slug, job_id, result.id])
+        seen.add(result.id)
+        results.append((result, portal_url, external_url))
+    return results
+
+
+def _job_commands(client: UWSClient, job_id: str, job: Job, allowed: tuple[Operation, ...]) -> list[commands.Commands]:
+    """Commands for what makes sense now: reading it, its results or error, and the allowed changes."""
+    wanted = ["status"]
+    if job.phase == "COMPLETED" or job.results:
+        wanted.append("results")
+    if job.phase == "ERROR" or job.error_summary:
+        wanted.append("error")
+    wanted += [operation.id for operation in allowed]
+    values = {
+        "executionduration": str(job.execution_duration) if job.execution_duration is not None else None,
+        "destruction": utc_iso(job.destruction) if job.destruction else None,
+    }
+    return [commands.for_job(client.jobs_url, job_id, operation, values.get(operation)) for operation in wanted]
+
+
+def remember_last_action(request: HttpRequest, service: Service, job_id: str, operation: Operation, value) -> None:
+    """Keep what was just done, so the job page can show it from the command line once."""
+    if isinstance(value, datetime):
+        value = utc_iso(value)
+    request.session[LAST_ACTION] = [service.slug, job_id, operation.id, None if value is None else str(value)]
+
+
+def _pop_last_commands(
+    request: HttpRequest, service: Service, client: UWSClient, job_id: str
+) -> list[commands.Commands]:
+    last = request.session.pop(LAST_ACTION, None)
+    if not last or last[:2] != [service.slug, job_id] or last[2] not in operations.BY_ID:
+        return []
+    return [commands.for_job(client.jobs_url, job_id, last[2], last[3])]
+
+
+def _extensions(job: Job, now: datetime) -> list[tuple[str, str]]:
+    start = max(job.destruction or now, now)
+    # Some services keep jobs to the calendar's last day (9999-12-31): no later time exists.
+    latest = datetime.max.replace(tzinfo=UTC)
+    return [(label, utc_iso(start + delta)) for label, delta in LIFE_EXTENSIONS if start <= latest - delta]
+
+
+def _timing(job: Job, now: datetime) -> dict:
+    """Elapsed time against the execution duration, for a running job."""
+    if job.phase != "EXECUTING" or job.start_time is None:
+        return {}
+    elapsed = max(0, int((now - job.start_time).total_seconds()))
+    timing = {"elapsed": elapsed, "elapsed_text": _span(elapsed)}
+    limit = job.execution_duration
+    if limit:
+        timing.update(limit=limit, limit_text=_span(limit), percent=min(100, elapsed * 100 // limit))
+        if elapsed >= limit:
+            timing["warning"] = "the job has used all its execution duration; the service will stop it."
+        elif job.quote and job.quote - job.start_time > timedelta(seconds=limit):
+            # Compared as spans: a start near 9999-12-31 plus the limit is no datetime.
+            deadline = job.start_time + timedelta(seconds=limit)
+            timing["warning"] = (
+                f"the service expects it to end at {job.quote:%H:%M:%S} UTC, after its limit: "
+                f"it will be stopped at {deadline:%H:%M:%S} UTC. Raise the execution duration or simplify the query."
+            )
+    return timing
+
+
+def _span(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {seconds:02d} s"
+    return f"{seconds} s"
+
+
+def watch(request: HttpRequest, service: Service, client: UWSClient, job_id: str, shown_phase: str) -> HttpResponse:
+    """Answer htmx's watch request: the live part once the phase changes or WAIT ends."""
+    started = time.monotonic()
+    try:
+        job = client.get_job(job_id, wait=WATCH_WAIT, phase=shown_phase)
+    except ServiceError as error:
+        # htmx does not swap error answers: a 200 fragment says what happened and,
+        # unless the job is gone, keeps watching.
+        response = render(
+            request,
+            "jobs/_watch_failed.html",
+            {
+                "service": service,
+                "job_id": job_id,
+                "error": error,
+                "now": datetime.now(UTC),
+                "shown_phase": shown_phase,
+                "retry": error.failure != Failure.NOT_FOUND,
+                "poll_delay": WATCH_BACKOFF,
+            },
+        )
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+    changed = job.phase != shown_phase
+    honoured_wait = time.monotonic() - started >= WATCH_WAIT / 2
+    RememberedJob.remember(request.browser_key, service.slug, job_id, job)
+    return job_page(
+        request,
+        service,
+        client,
+        job,
+        job_id,
+        fragment=True,
+        poll_delay=0 if changed or honoured_wait else WATCH_BACKOFF,
+        announce=changed,
+    )

@@ -1,0 +1,111 @@
+"""A job's results: streamed through, previewed, or linked where another host keeps them."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import render
+
+from .decorators import allow
+from .errors import upstream_error
+from .forms import PreviewForm
+from .preview import PreviewError, preview, previewable
+from .services import Service, find_service_or_404
+from .tokens import client_for
+from .uws.client import ResultLink, UWSClient
+from .uws.model import Job, Result
+from .uws.transport import ExternalResult, ServiceError
+
+# File name extensions for the media types results come in (matched within the subtype).
+FILE_EXTENSIONS = {
+    "votable": ".vot",
+    "x-votable": ".vot",
+    "csv": ".csv",
+    "tab-separated-values": ".tsv",
+    "fits": ".fits",
+    "json": ".json",
+    "html": ".html",
+    "plain": ".txt",
+    "xml": ".xml",
+}
+
+
+def file_name(job_id: str, result_id: str, content_type: str) -> str:
+    """`<job>-<result>.<ext>`, the extension from the media type unless the result id has it already."""
+    media_type = content_type.split(";")[0].strip().lower()
+    subtype = media_type.rsplit("/", 1)[-1]
+    extension = next((ext for key, ext in FILE_EXTENSIONS.items() if key in subtype), None)
+    extension = extension or mimetypes.guess_extension(media_type) or ""
+    stem = result_id if extension and result_id.lower().endswith(extension) else f"{result_id}{extension}"
+    return f"{job_id}-{stem}"
+
+
+def _find_result(client: UWSClient, job_id: str, result_id: str) -> tuple[Job, Result | None, ResultLink | None]:
+    """The job, its result of that id (None if it has none) and where that result is kept."""
+    job = client.get_job(job_id)
+    result = job.result(result_id)
+    return job, result, client.result_link(job_id, result) if result else None
+
+
+def _no_result(request: HttpRequest, service: Service, job: Job, result_id: str) -> HttpResponse:
+    return render(request, "jobs/no_result.html", {"service": service, "job": job, "result_id": result_id}, status=404)
+
+
+@allow("GET")
+def job_result(request: HttpRequest, slug: str, job_id: str, result_id: str) -> HttpResponse:
+    """Stream one result through, or send the browser to the other host that holds it."""
+    service = find_service_or_404(slug)
+    client = client_for(request, service)
+    try:
+        job, result, link = _find_result(client, job_id, result_id)
+        if result is None:
+            return _no_result(request, service, job, result_id)
+        if link and not link.proxied:
+            return HttpResponseRedirect(link.url)
+        opened = client.open_result(job_id, result_id)
+    except ServiceError as error:
+        return upstream_error(request, service, error, job_id)
+    if isinstance(opened, ExternalResult):
+        return HttpResponseRedirect(opened.url)
+    response = StreamingHttpResponse(opened.chunks(), content_type=opened.content_type)
+    if opened.content_length is not None:
+        response["Content-Length"] = str(opened.content_length)
+    response["Content-Disposition"] = f'attachment; filename="{file_name(job_id, result_id, opened.content_type)}"'
+    return response
+
+
+@allow("GET")
+def job_result_preview(request: HttpRequest, slug: str, job_id: str, result_id: str) -> HttpResponse:
+    """The first rows of a result as a table; only the head of the result is read."""
+    service = find_service_or_404(slug)
+    rows = PreviewForm(request.GET).wanted()
+    client = client_for(request, service)
+    context = {"service": service, "job_id": job_id, "result_id": result_id, "rows": rows}
+    try:
+        job, result, link = _find_result(client, job_id, result_id)
+        if result is None:
+            return _no_result(request, service, job, result_id)
+        context["job"] = job
+        if link and not link.proxied:
+            context["problem"] = "The result is kept on another host; the portal does not fetch it. Download it there."
+            context["external"] = link.url
+            return render(request, "jobs/result_preview.html", context)
+        opened = client.open_result(job_id, result_id)
+    except ServiceError as error:
+        return upstream_error(request, service, error, job_id)
+    if isinstance(opened, ExternalResult):
+        context.update(problem="The service keeps this result on another host.", external=opened.url)
+        return render(request, "jobs/result_preview.html", context)
+    context["content_type"] = opened.content_type
+    try:
+        if previewable(opened.content_type) is None:
+            context["problem"] = f"Results of type {opened.content_type} are offered for download only."
+        else:
+            context["table"] = preview(opened.chunks(), opened.content_type, max_rows=rows)
+    except PreviewError as error:
+        context["problem"] = f"The result cannot be previewed: {error}"
+    finally:
+        opened.close()
+    context["limit"] = job.parameter("maxrec")
+    return render(request, "jobs/result_preview.html", context)
