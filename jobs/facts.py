@@ -13,7 +13,7 @@ from django.core.cache import cache
 
 from .forms import FORMATS
 from .services import Service
-from .uws.transport import ServiceError
+from .uws.errors import ServiceError
 from .uws.vosi import Availability, Capabilities
 
 VOSI_CACHE_SECONDS = 120

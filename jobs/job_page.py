@@ -20,9 +20,9 @@ from .models import RememberedJob
 from .operations import Operation
 from .services import Service
 from .uws.client import UWSClient
-from .uws.model import FINAL_PHASES, ID_RE, Job
+from .uws.errors import Failure, ServiceError
+from .uws.model import ID_RE, Job
 from .uws.times import utc_iso
-from .uws.transport import Failure, ServiceError
 
 # A watch request blocks on the service at most this long (UWS WAIT), so a
 # watched job costs the service about 6 requests a minute and holds a worker
@@ -64,7 +64,7 @@ def job_page(
         "timing": _timing(job, now),
         "extensions": _extensions(job, now),
         "destruction_local": job.destruction.strftime("%Y-%m-%dT%H:%M:%S") if job.destruction else "",
-        "watching": job.phase not in FINAL_PHASES,
+        "watching": not job.is_final,
         "poll_delay": poll_delay,
         "announce": announce,
         "fragment": fragment,

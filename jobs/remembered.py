@@ -13,8 +13,8 @@ from .forms import AddJobForm, MyJobsFilterForm, NoteForm
 from .models import RememberedJob
 from .services import Service, configured_services
 from .tokens import client_for
+from .uws.errors import Failure, ServiceError
 from .uws.model import ID_RE
-from .uws.transport import Failure, ServiceError
 
 # A refresh asks each service about each job: bounded, newest first.
 REFRESH_LIMIT = 50

@@ -8,14 +8,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.shortcuts import render
 
 from .decorators import allow
-from .errors import upstream_error
+from .error_pages import upstream_error
 from .forms import PreviewForm
-from .preview import PreviewError, preview, previewable
 from .services import Service, find_service_or_404
+from .tables import PreviewError, preview, previewable
 from .tokens import client_for
 from .uws.client import ResultLink, UWSClient
+from .uws.errors import ServiceError
 from .uws.model import Job, Result
-from .uws.transport import ExternalResult, ServiceError
+from .uws.transport import ExternalResult
 
 # File name extensions for the media types results come in (matched within the subtype).
 FILE_EXTENSIONS = {

@@ -15,7 +15,7 @@ from django.utils.cache import patch_vary_headers
 from . import operations
 from .adql_errors import error_spot
 from .decorators import allow
-from .errors import upstream_error, what_was_done
+from .error_pages import upstream_error, what_was_done
 from .facts import format_choices, service_facts
 from .forms import JobActionForm, JobListFilterForm, JobOperationForm, NewJobForm, ResubmitForm
 from .job_page import job_page, remember_last_action, watch
@@ -24,8 +24,8 @@ from .operations import Operation
 from .services import Service, configured_services, find_service_or_404
 from .tokens import TokenForm, client_for, token_for
 from .uws import changes
+from .uws.errors import Failure, ServiceError
 from .uws.model import ID_RE
-from .uws.transport import Failure, ServiceError
 
 JOBS_PER_PAGE = 50
 

@@ -115,7 +115,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-CSRF_FAILURE_VIEW = "jobs.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "jobs.error_pages.csrf_failure"
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

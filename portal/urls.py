@@ -4,5 +4,5 @@ urlpatterns = [
     path("", include("jobs.urls")),
 ]
 
-handler404 = "jobs.errors.not_found"
-handler500 = "jobs.errors.server_error"
+handler404 = "jobs.error_pages.not_found"
+handler500 = "jobs.error_pages.server_error"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.template.backends import jinja2 as jinja2_backend
+from django.test import Client
 from django.test.signals import template_rendered
 
 from jobs import services
@@ -53,3 +54,9 @@ url = "http://127.0.0.1:9/tap"
     settings.PORTAL_SERVICES_FILE = path
     yield _fake_server
     services._loaded.pop(path, None)
+
+
+@pytest.fixture
+def client() -> Client:
+    """A browser of the portal's pages (Django's test client)."""
+    return Client()

@@ -15,7 +15,7 @@ import requests
 from django.test import Client
 
 from jobs.services import configured_services
-from jobs.uws.client import Failure, ServiceError
+from jobs.uws.errors import Failure, ServiceError
 
 pytestmark = [pytest.mark.dachs, pytest.mark.django_db]
 

@@ -28,8 +28,8 @@ CSV = b"id,ra,dec\n1,10.5,-3.25\n2,11.0,4.5\n"  # the well-behaved result
 SHORT_WAITS = {
     "silent": {"jobs.uws.transport.READ_TIMEOUT": 1.0},
     "stall": {"jobs.uws.transport.READ_TIMEOUT": 1.0},
-    "trickle": {"jobs.uws.transport.DOCUMENT_DEADLINE": 1.0, "jobs.preview.MAX_SECONDS": 1.0},
-    "chunked-forever": {"jobs.uws.transport.DOCUMENT_DEADLINE": 1.0, "jobs.preview.MAX_SECONDS": 1.0},
+    "trickle": {"jobs.uws.transport.DOCUMENT_DEADLINE": 1.0, "jobs.tables.MAX_SECONDS": 1.0},
+    "chunked-forever": {"jobs.uws.transport.DOCUMENT_DEADLINE": 1.0, "jobs.tables.MAX_SECONDS": 1.0},
 }
 
 

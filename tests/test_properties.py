@@ -42,9 +42,9 @@ from jobs.forms import (
     TokenForm,
 )
 from jobs.operations import CHANGES, START_PAGE
-from jobs.preview import Preview, PreviewError, preview, previewable
 from jobs.remembered import service_and_job_of
 from jobs.services import configured_services
+from jobs.tables import Preview, PreviewError, preview, previewable
 from jobs.uws.model import ID_RE, PHASES, ErrorDocument, Job, JobList
 from jobs.uws.parse import UWSParseError, dali_error_message, error_document, parse_job, parse_job_list, parse_time
 from jobs.uws.vosi import Availability, Capabilities, parse_availability, parse_capabilities

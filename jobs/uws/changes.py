@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from .errors import ServiceError
 from .model import Job
 from .times import utc_iso
-from .transport import ServiceError
 
 Value = int | datetime | None
 

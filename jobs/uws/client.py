@@ -12,19 +12,11 @@ from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
 
 from .changes import Change, Outcome, Value
+from .errors import Failure, ServiceError
 from .model import ErrorDocument, Job, JobList, JobRef, Result, newest_first
 from .parse import dali_error_message, error_document, parse_job, parse_job_list
 from .times import parse_time
-from .transport import (
-    COMPRESSED_PIECE,
-    PIECE,
-    REDIRECT_STATUSES,
-    ExternalResult,
-    Failure,
-    ResultStream,
-    ServiceError,
-    Transport,
-)
+from .transport import COMPRESSED_PIECE, PIECE, REDIRECT_STATUSES, ExternalResult, ResultStream, Transport
 from .vosi import Availability, Capabilities, parse_availability, parse_capabilities
 
 # VOSI documents only describe the service: a slow one must not hold a page up.

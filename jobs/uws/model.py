@@ -29,7 +29,6 @@ PHASES = (
     "ARCHIVED",
 )
 FINAL_PHASES = frozenset({"COMPLETED", "ERROR", "ABORTED", "ARCHIVED"})
-ACTIVE_PHASES = frozenset({"PENDING", "QUEUED", "EXECUTING"})
 
 
 @dataclass(frozen=True)
@@ -74,10 +73,6 @@ class Job:
     @property
     def is_final(self) -> bool:
         return self.phase in FINAL_PHASES
-
-    @property
-    def is_active(self) -> bool:
-        return self.phase in ACTIVE_PHASES
 
     def parameter(self, name: str) -> str | None:
         """The value of a parameter; ids come in any case (UWS-NOTES §4.11)."""

@@ -21,7 +21,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, s
 
 from jobs.services import configured_services
 from jobs.uws import changes
-from jobs.uws.client import ServiceError, UWSClient
+from jobs.uws.client import UWSClient
+from jobs.uws.errors import ServiceError
 
 # Playwright's sync API runs an event loop in the test's thread, and Django refuses
 # database calls from a thread with a running loop (SynchronousOnlyOperation): the

@@ -15,7 +15,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from jobs.uws import changes
-from jobs.uws.client import Failure, ServiceError, UWSClient
+from jobs.uws.client import UWSClient
+from jobs.uws.errors import Failure, ServiceError
 from tests.browser.conftest import wait_for_phase
 
 pytestmark = [

@@ -18,7 +18,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from jobs.uws import changes
-from jobs.uws.client import ServiceError, UWSClient
+from jobs.uws.client import UWSClient
+from jobs.uws.errors import ServiceError
 from tests.browser.conftest import (
     SCHEMES,
     WEIGHT_LIMIT,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from astropy.io.votable import parse, tree
 
-from jobs.preview import Column, Preview, PreviewError, preview, previewable
+from jobs.tables import Column, Preview, PreviewError, preview, previewable
 from tests.faultuws import billion_laughs_doctype
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -1,168 +1,17 @@
-"""A preview of a job's result: its column metadata and first rows, read from the head of the body.
-
-A result may be gigabytes. `preview` consumes the body's chunks one at a time and stops as
-soon as it has the rows it shows (or has read `max_bytes`), so a preview costs the same for
-any size of result. Bytes in, a frozen `Preview` out: nothing here knows Django or the network.
-
-What a preview does with a body it cannot read to the end:
-- at `max_bytes`, or after `max_seconds` (a service that trickles its result), it gives the
-  rows read by then, with `more_rows=True` (no rows if the first is larger than that); if
-  what was read by then holds no table data, that is a `PreviewError`;
-- a body that ends early (a dropped connection: its chunks end, or raise ConnectionError)
-  gives the rows read so far, with `more_rows=True`; if it ends before the first row, that
-  is a `PreviewError`;
-- a body that is broken (not XML, bad base64, a BINARY row cut off inside a complete
-  STREAM) is a `PreviewError`, whatever was read before it.
-"""
+"""VOTable results (TABLEDATA, BINARY, BINARY2; VOTable 1.4), read as a stream with lxml's pull parser."""
 
 from __future__ import annotations
 
 import binascii
 import cmath
-import codecs
-import csv
 import math
 import struct
-import time
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
 
 from lxml import etree
 
-from .uws.parse import XML_HARDENING
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    datatype: str | None
-    unit: str | None
-    ucd: str | None
-    arraysize: str | None
-    description: str | None
-
-
-@dataclass(frozen=True)
-class Preview:
-    format: str  # "votable", "csv" or "tsv"
-    serialization: str | None  # "TABLEDATA", "BINARY" or "BINARY2" for a VOTable with data
-    columns: tuple[Column, ...]
-    rows: tuple[tuple[str | None, ...], ...]  # cells as display text; None is NULL
-    more_rows: bool  # the result has, or may have, rows beyond these (or beyond the bytes read)
-    query_status: str | None  # the last INFO name="QUERY_STATUS" read (DALI 1.1 §4.4)
-    status_message: str | None  # that INFO's text
-
-    @property
-    def overflow(self) -> bool:
-        """The service cut the result at its row limit (DALI 1.1 §4.4.1)."""
-        return self.query_status == "OVERFLOW"
-
-
-class PreviewError(ValueError):
-    """The result cannot be previewed; the message says why in words a user understands."""
-
-
-_PIECE = 64 * 1024  # bytes handed to a parser at a time, so reading stops soon after the last row shown
-# A preview is a page someone waits for: a result that comes slower than this is shown as far as it came.
-MAX_SECONDS = 30.0
-
-_VOTABLE_TYPES = frozenset({"application/x-votable+xml", "application/votable+xml", "text/xml", "application/xml"})
-_DELIMITED_TYPES = {"text/csv": "csv", "text/tab-separated-values": "tsv"}
-
-
-def _media_type(content_type: str) -> tuple[str, dict[str, str]]:
-    """The lower-cased media type and parameters of a Content-Type header."""
-    media_type, *parameters = content_type.split(";")
-    pairs = (parameter.partition("=") for parameter in parameters)
-    return media_type.strip().lower(), {
-        key.strip().lower(): value.strip().strip('"').lower() for key, _, value in pairs
-    }
-
-
-def previewable(content_type: str) -> str | None:
-    """The preview a result of this content type gets ("votable", "csv", "tsv"), or None: download only.
-
-    These are the types TAP 1.1 names for VOTable, CSV and TSV and those of DaCHS's FORMAT aliases (votable,
-    votable/b2, votable/td, votable1.1, csv, csv_bare, tsv...); text/xml and application/xml
-    are previewed when the body turns out to be a VOTable.
-    """
-    media_type, _ = _media_type(content_type)
-    if media_type in _VOTABLE_TYPES:
-        return "votable"
-    return _DELIMITED_TYPES.get(media_type)
-
-
-def preview(
-    chunks: Iterable[bytes],
-    content_type: str,
-    *,
-    max_rows: int = 100,
-    max_bytes: int = 16 * 1024 * 1024,
-    max_seconds: float | None = None,
-) -> Preview:
-    """The metadata and first `max_rows` rows of a result, read within `max_bytes` and `max_seconds`.
-
-    The chunks are consumed lazily and left unfinished once the preview is complete: closing
-    the response is the caller's job.
-    """
-    kind = previewable(content_type)
-    if kind is None:
-        raise PreviewError(f"a result of type {content_type.strip() or 'unknown'} has no preview: download it instead")
-    head = _Head(chunks, max_bytes, MAX_SECONDS if max_seconds is None else max_seconds)
-    if kind == "votable":
-        return _read_votable(head, max_rows)
-    _, parameters = _media_type(content_type)
-    # TAP 1.1 (Successful Queries): CSV has a header line only when its type says header=present (DaCHS's
-    # csv_bare has none); IANA's text/tab-separated-values always has one (DaCHS's tsv has not).
-    header = parameters.get("header", "present" if kind == "tsv" else "absent") == "present"
-    return _read_delimited(head, kind, header, max_rows)
-
-
-class _Head:
-    """The body's chunks up to `max_bytes` and `max_seconds`, cut into pieces small enough to stop early."""
-
-    def __init__(self, chunks: Iterable[bytes], max_bytes: int, max_seconds: float) -> None:
-        self._chunks = chunks
-        self.max_bytes = max_bytes
-        self.max_seconds = max_seconds
-        self.read = 0
-        self.cut = False  # stopped at max_bytes or max_seconds, or broken off, with more of the body left
-        self.late = False  # stopped at max_seconds
-        self.broken = False  # the chunks raised ConnectionError
-
-    def nothing_to_show(self) -> str:
-        """Why what was read holds no table data."""
-        if self.broken:
-            return "the transfer broke off before the first row"
-        if self.late:
-            return f"the service sent too little of the result in {self.max_seconds:.0f} s to show any rows"
-        return f"the first {self.max_bytes} bytes of the result hold no table data"
-
-    def __iter__(self) -> Iterator[bytes]:
-        deadline = time.monotonic() + self.max_seconds
-        try:
-            for chunk in self._chunks:
-                if time.monotonic() > deadline:
-                    self.cut = self.late = True
-                    return
-                for start in range(0, len(chunk), _PIECE):
-                    piece = chunk[start : start + _PIECE]
-                    room = self.max_bytes - self.read
-                    if len(piece) > room:
-                        self.cut = True
-                        self.read += room
-                        if room:
-                            yield piece[:room]
-                        return
-                    self.read += len(piece)
-                    yield piece
-        except ConnectionError:
-            self.cut = self.broken = True
-
-
-# -- VOTable ------------------------------------------------------------------------------
-
+from ..uws.parse import XML_HARDENING
+from .reading import Column, Head, Preview, PreviewError
 
 # Bytes per item in BINARY and BINARY2 (VOTable 1.4, Definitions of Primitive Datatypes); bits are packed, 8 to a byte.
 _ITEM_BYTES = {
@@ -626,7 +475,7 @@ def _reason(exc: etree.XMLSyntaxError) -> str:
     return (exc.msg or exc.__class__.__name__).splitlines()[0]
 
 
-def _read_votable(head: _Head, max_rows: int) -> Preview:
+def read_votable(head: Head, max_rows: int) -> Preview:
     reader = _VOTableReader(max_rows)
     parser = etree.XMLParser(target=reader, **XML_HARDENING)
     for piece in head:
@@ -652,63 +501,3 @@ def _read_votable(head: _Head, max_rows: int) -> Preview:
             raise PreviewError("the VOTable is cut short before its first row") from None
         return reader.preview(more_rows=reader.table != "ended")
     return reader.preview()
-
-
-# -- CSV and TSV --------------------------------------------------------------------------
-
-
-def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
-    """Lines of text, ends kept, decoded as UTF-8 as the bytes arrive; bad bytes are replaced."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-    parts: list[str] = []
-    for chunk in chunks:
-        *lines, rest = decoder.decode(chunk).split("\n")
-        if lines:
-            lines[0] = "".join(parts) + lines[0]
-            parts = []
-            yield from (line + "\n" for line in lines)
-        parts.append(rest)
-    tail = "".join(parts) + decoder.decode(b"", final=True)
-    if tail:
-        yield tail
-
-
-def _header(records: Iterator[list[str]]) -> list[str] | None:
-    # DaCHS writes the table's PARAMs as "# name = value // description" lines before the header.
-    for record in records:
-        if record and not record[0].startswith("#"):
-            return record
-    return None
-
-
-def _read_delimited(head: _Head, kind: str, header: bool, max_rows: int) -> Preview:
-    # IANA's text/tab-separated-values has no quoting: a quote is an ordinary character.
-    dialect = {"delimiter": ","} if kind == "csv" else {"delimiter": "\t", "quoting": csv.QUOTE_NONE}
-    records = csv.reader(_lines(head), **dialect)
-    try:
-        names = _header(records) if header else None
-        rows = list(islice(records, max_rows + 1))
-    except csv.Error as exc:
-        raise PreviewError(f"malformed {kind.upper()}: {exc}") from None
-    if head.read == 0:
-        raise PreviewError(head.nothing_to_show() if head.late or head.broken else "the result is empty")
-    if (head.late or head.broken) and not rows:
-        raise PreviewError(head.nothing_to_show())
-    more_rows = len(rows) > max_rows
-    if head.cut and not more_rows:
-        rows = rows[:-1]  # the last line read may be cut in half
-        more_rows = True
-    if names is None:
-        if header:
-            raise PreviewError(f"the {kind.upper()} result has no header line")
-        names = [f"col{number}" for number in range(1, max(map(len, rows), default=0) + 1)]
-    width = len(names)
-    return Preview(
-        format=kind,
-        serialization=None,
-        columns=tuple(Column(name, None, None, None, None, None) for name in names),
-        rows=tuple(tuple(cell or None for cell in (row + [""] * width)[:width]) for row in rows[:max_rows]),
-        more_rows=more_rows,
-        query_status=None,
-        status_message=None,
-    )

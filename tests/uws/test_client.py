@@ -8,7 +8,8 @@ import pytest
 
 from jobs.uws import changes
 from jobs.uws.client import UWSClient
-from jobs.uws.transport import USER_AGENT, ExternalResult, Failure, ResultStream, ServiceError
+from jobs.uws.errors import Failure, ServiceError
+from jobs.uws.transport import USER_AGENT, ExternalResult, ResultStream
 from tests.fakeuws import Reply, job_xml
 
 DALI_ERROR = (

@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from .operations import Operation
 from .services import Service
-from .uws.transport import Failure, ServiceError
+from .uws.errors import Failure, ServiceError
 
 # What the user sees, and the status the portal answers, for each kind of failure.
 FAILURE_STATUS = {

@@ -19,7 +19,7 @@ from jobs.uws.vosi import (
 )
 from tests.faultuws import billion_laughs_doctype
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 SAMPLES = SHARED / "dachs-samples"
 needs_samples = pytest.mark.skipif(
     not SHARED.is_dir(),

@@ -1,0 +1,77 @@
+"""A preview of a job's result: its column metadata and first rows, read from the head of the body.
+
+A result may be gigabytes. `preview` consumes the body's chunks one at a time and stops as
+soon as it has the rows it shows (or has read `max_bytes`), so a preview costs the same for
+any size of result. Bytes in, a frozen `Preview` out: nothing here knows Django or the network.
+
+What a preview does with a body it cannot read to the end:
+- at `max_bytes`, or after `max_seconds` (a service that trickles its result), it gives the
+  rows read by then, with `more_rows=True` (no rows if the first is larger than that); if
+  what was read by then holds no table data, that is a `PreviewError`;
+- a body that ends early (a dropped connection: its chunks end, or raise ConnectionError)
+  gives the rows read so far, with `more_rows=True`; if it ends before the first row, that
+  is a `PreviewError`;
+- a body that is broken (not XML, bad base64, a BINARY row cut off inside a complete
+  STREAM) is a `PreviewError`, whatever was read before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .delimited import read_delimited
+from .reading import MAX_SECONDS, Column, Head, Preview, PreviewError
+from .votable import read_votable
+
+__all__ = ["Column", "Preview", "PreviewError", "preview", "previewable"]
+
+_VOTABLE_TYPES = frozenset({"application/x-votable+xml", "application/votable+xml", "text/xml", "application/xml"})
+_DELIMITED_TYPES = {"text/csv": "csv", "text/tab-separated-values": "tsv"}
+
+
+def _media_type(content_type: str) -> tuple[str, dict[str, str]]:
+    """The lower-cased media type and parameters of a Content-Type header."""
+    media_type, *parameters = content_type.split(";")
+    pairs = (parameter.partition("=") for parameter in parameters)
+    return media_type.strip().lower(), {
+        key.strip().lower(): value.strip().strip('"').lower() for key, _, value in pairs
+    }
+
+
+def previewable(content_type: str) -> str | None:
+    """The preview a result of this content type gets ("votable", "csv", "tsv"), or None: download only.
+
+    These are the types TAP 1.1 names for VOTable, CSV and TSV and those of DaCHS's FORMAT aliases (votable,
+    votable/b2, votable/td, votable1.1, csv, csv_bare, tsv...); text/xml and application/xml
+    are previewed when the body turns out to be a VOTable.
+    """
+    media_type, _ = _media_type(content_type)
+    if media_type in _VOTABLE_TYPES:
+        return "votable"
+    return _DELIMITED_TYPES.get(media_type)
+
+
+def preview(
+    chunks: Iterable[bytes],
+    content_type: str,
+    *,
+    max_rows: int = 100,
+    max_bytes: int = 16 * 1024 * 1024,
+    max_seconds: float | None = None,
+) -> Preview:
+    """The metadata and first `max_rows` rows of a result, read within `max_bytes` and `max_seconds`.
+
+    The chunks are consumed lazily and left unfinished once the preview is complete: closing
+    the response is the caller's job.
+    """
+    kind = previewable(content_type)
+    if kind is None:
+        raise PreviewError(f"a result of type {content_type.strip() or 'unknown'} has no preview: download it instead")
+    head = Head(chunks, max_bytes, MAX_SECONDS if max_seconds is None else max_seconds)
+    if kind == "votable":
+        return read_votable(head, max_rows)
+    _, parameters = _media_type(content_type)
+    # TAP 1.1 (Successful Queries): CSV has a header line only when its type says header=present (DaCHS's
+    # csv_bare has none); IANA's text/tab-separated-values always has one (DaCHS's tsv has not).
+    header = parameters.get("header", "present" if kind == "tsv" else "absent") == "present"
+    return read_delimited(head, kind, header, max_rows)

@@ -1,0 +1,84 @@
+"""The start pages: the seven job-id forms and the service picker."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakeuws import Reply, job_xml
+from tests.helpers import SEE_JOB, changes, messages_of, text
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_shows_the_seven_operations_and_the_new_query_form(client, fake):
+    response = client.get("/")
+    assert response.status_code == 200
+    page = text(response)
+    for label in ("Run", "Status", "Execution duration", "Destruction", "Results", "Abort", "Delete"):
+        assert f"<h3>{label}</h3>" in page
+    assert page.count('name="job_id"') == 7
+    assert 'action="/fake/async"' in page
+    assert fake.requests == []  # nothing is asked of a service to show the page
+
+
+def test_service_page_is_for_that_service_and_unknown_ones_are_404(client, fake):
+    assert 'value="dead"' in text(client.get("/dead/"))
+    response = client.get("/nosuch/")
+    assert response.status_code == 404
+    assert "no service named nosuch" in text(response)
+
+
+def test_status_form_ends_at_the_job_page(client, fake):
+    response = client.get("/go", {"service": "fake", "op": "status", "job_id": "abc123"})
+    assert response.status_code == 302
+    assert response["Location"] == "/fake/async/abc123"
+
+
+def test_results_form_ends_at_the_jobs_results(client, fake):
+    response = client.get("/go", {"service": "fake", "op": "results", "job_id": "abc123"})
+    assert response["Location"] == "/fake/async/abc123#results"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"op": "status", "job_id": "../etc"}, "A job id is made of"),
+        ({"op": "status", "job_id": ""}, "This field is required"),
+        ({"op": "executionduration", "job_id": "abc", "executionduration": "1.5"}, "whole number of seconds"),
+        ({"op": "executionduration", "job_id": "abc", "executionduration": "-3"}, "whole number of seconds"),
+        ({"op": "destruction", "job_id": "abc", "destruction": "next week"}, "ISO 8601"),
+        ({"op": "destruction", "job_id": "abc", "destruction": "2001-01-01T00:00:00Z"}, "in the past"),
+        ({"op": "status", "job_id": "abc", "service": "elsewhere"}, "Select a valid choice"),
+    ],
+)
+def test_job_id_forms_refuse_bad_input_without_asking_the_service(client, fake, data, message):
+    response = client.post("/go", {"service": "fake", **data})
+    assert response.status_code == 400
+    assert message in text(response)
+    assert fake.requests == []
+
+
+def test_run_form_runs_the_job_and_ends_at_its_page(client, fake):
+    fake.reply("POST", "/tap/async/abc123/phase", 303, headers=SEE_JOB)
+    fake.route(
+        "GET",
+        "/tap/async/abc123",
+        lambda request: Reply(body=job_xml(phase="EXECUTING" if changes(fake) else "PENDING").encode()),
+    )
+    response = client.post("/go", {"service": "fake", "op": "run", "job_id": "abc123"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/fake/async/abc123"
+    (run,) = changes(fake)
+    assert run.form == {"PHASE": ["RUN"]}
+    assert "Run requested: the job is now EXECUTING." in messages_of(response)
+
+
+def test_changing_forms_need_a_post(client, fake):
+    response = client.get("/go", {"service": "fake", "op": "delete", "job_id": "abc"})
+    assert response.status_code == 405
+    assert fake.requests == []
+
+
+def test_the_start_page_picks_a_service(client, fake):
+    page = text(client.get("/", {"service": "dead"}))
+    assert '<option value="dead" selected>' in page
+    assert 'name="service" value="dead"' in page  # the job-id forms are for it
