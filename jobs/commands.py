@@ -66,7 +66,7 @@ def _change_lines(operation: Operation, job: str, value: str | None) -> tuple[st
 
 
 def for_new_job(base_url: str, parameters: dict[str, str]) -> Commands:
-    """Create a job as the new-query form does (TAP 1.1 §3.3), then start it."""
+    """Create a job with these parameters (TAP 1.1 §3.3), then start it, as the new-query form does."""
     data = " ".join(f"--data-urlencode {_q(f'{key}={value}')}" for key, value in parameters.items())
     post = urlencode(parameters)
     keywords = "".join(
@@ -75,9 +75,27 @@ def for_new_job(base_url: str, parameters: dict[str, str]) -> Commands:
         if key not in ("REQUEST", "LANG", "QUERY")
     )
     return Commands(
-        "Create a job",
+        "Create the same job again",
         f"curl -i {data} {_q(base_url + '/async')}",
         f"wget -S -O - --post-data={_q(post)} {_q(base_url + '/async')}",
         f"import pyvo\n\nservice = pyvo.dal.TAPService({base_url!r})\n"
         f"job = service.submit_job({parameters.get('QUERY', '')!r}{keywords})\njob.run()\nprint(job.url)",
     )
+
+
+# The parameters of a job that make it again (TAP 1.1 §2.3), in the order the form sends them.
+_CREATION_PARAMETERS = ("REQUEST", "LANG", "QUERY", "FORMAT", "MAXREC", "RUNID")
+
+
+def creation_parameters(job) -> dict[str, str]:
+    """The creation parameters of an existing TAP job, read back from its document; empty if it has no query."""
+    if not job.query:
+        return {}
+    found = {"REQUEST": "doQuery", "LANG": "ADQL"}
+    for name in _CREATION_PARAMETERS:
+        value = job.parameter(name)
+        if value:
+            found[name] = value
+    if job.run_id and "RUNID" not in found:
+        found["RUNID"] = job.run_id
+    return found

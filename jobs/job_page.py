@@ -68,7 +68,7 @@ def job_page(
         "poll_delay": poll_delay,
         "announce": announce,
         "fragment": fragment,
-        "job_commands": _job_commands(client, job_id, job, allowed),
+        "job_commands": _job_commands(service, client, job_id, job, allowed),
         "error_spot": error_spot(job.error_summary.message if job.error_summary else None, job.query),
     }
     if not fragment:
@@ -95,8 +95,10 @@ def _results(service: Service, client: UWSClient, job: Job, job_id: str) -> list
     return results
 
 
-def _job_commands(client: UWSClient, job_id: str, job: Job, allowed: tuple[Operation, ...]) -> list[commands.Commands]:
-    """Commands for what makes sense now: reading it, its results or error, and the allowed changes."""
+def _job_commands(
+    service: Service, client: UWSClient, job_id: str, job: Job, allowed: tuple[Operation, ...]
+) -> list[commands.Commands]:
+    """Commands for what makes sense now: reading it, its results or error, the allowed changes, making it again."""
     wanted = ["status"]
     if job.phase == "COMPLETED" or job.results:
         wanted.append("results")
@@ -107,7 +109,11 @@ def _job_commands(client: UWSClient, job_id: str, job: Job, allowed: tuple[Opera
         "executionduration": str(job.execution_duration) if job.execution_duration is not None else None,
         "destruction": utc_iso(job.destruction) if job.destruction else None,
     }
-    return [commands.for_job(client.jobs_url, job_id, operation, values.get(operation)) for operation in wanted]
+    made = [commands.for_job(client.jobs_url, job_id, operation, values.get(operation)) for operation in wanted]
+    parameters = commands.creation_parameters(job)
+    if parameters:
+        made.append(commands.for_new_job(service.url, parameters))
+    return made
 
 
 def remember_last_action(request: HttpRequest, service: Service, job_id: str, operation: Operation, value) -> None:

@@ -91,3 +91,27 @@ def test_every_copy_button_names_its_own_command(fake):
     targets = re.findall(r'data-copy="([^"]+)"', page)
     assert len(targets) > 3 and len(set(targets)) == len(targets)
     assert all(target in ids for target in targets)
+
+
+@pytest.mark.django_db
+def test_the_job_page_shows_how_to_create_the_same_job_again(client, fake):
+    import html
+    import re
+
+    from tests.fakeuws import job_xml
+
+    query = "SELECT TOP 3 * FROM t WHERE name = 'x''y'"
+    extra = '<uws:parameter id="format">csv</uws:parameter><uws:parameter id="maxrec">7</uws:parameter>'
+    document = job_xml(job_id="j1", phase="COMPLETED", query=query).replace(
+        "</uws:parameters>", extra + "</uws:parameters>"
+    )
+    fake.reply("GET", "/tap/async/j1", body=document)
+    page = client.get("/fake/async/j1").content.decode()
+    assert "Create the same job again" in page
+    curl = next(
+        html.unescape(line) for line in re.findall(r"<code>(curl -i [^<]*)</code>", page) if "/tap/async" in line
+    )
+    words = shlex.split(curl)
+    sent = dict(words[i + 1].split("=", 1) for i, word in enumerate(words) if word == "--data-urlencode")
+    assert sent == {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": query, "FORMAT": "csv", "MAXREC": "7"}
+    assert words[-1] == f"{fake.url}/tap/async"
