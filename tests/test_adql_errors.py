@@ -1,6 +1,6 @@
 import pytest
 
-from jobs.adql_errors import QueryLine, error_position, marked_query
+from jobs.adql_errors import error_position, error_spot
 
 QUERY = "SELECT FROM\nWHERE nonsense"
 
@@ -22,10 +22,47 @@ def test_it_finds_the_spot_the_message_names(message, expected):
 
 
 def test_it_marks_the_character_at_the_spot():
-    lines = marked_query(QUERY, (1, 8))
-    assert lines[0] == QueryLine(1, "SELECT ", "F", "ROM")
-    assert lines[1] == QueryLine(2, "WHERE nonsense", "", "")
-    assert marked_query("SELECT", (1, 7))[0].marked == " "  # just past the end
+    spot = error_spot("(line:1, col:8)", QUERY)
+    assert spot.lines[0].segments == (("SELECT ", False), ("F", True), ("ROM", False))
+    assert spot.lines[1].segments == (("WHERE nonsense", False),)
+    assert error_spot("line 1, col 7", "SELECT").lines[0].segments == (("SELECT", False), (" ", True))  # past the end
+    assert spot.describe() == "The service points at line 1, column 8 of the query, marked here:"
+
+
+def marked_text(spot) -> list[str]:
+    return ["".join(text for text, marked in line.segments if marked) for line in spot.lines]
+
+
+def test_it_marks_a_vollt_range():
+    spot = error_spot(
+        "Incorrect ADQL query: 1 unresolved identifiers: nosuchcol [l.1 c.8 - l.1 c.17]!\n"
+        '  - Unknown column "nosuchcol" !',
+        "SELECT nosuchcol FROM demo.stars",
+    )
+    assert marked_text(spot) == ["nosuchcol"]
+    assert spot.describe() == "The service points at line 1, columns 8\u201316 of the query, marked here:"
+
+
+def test_it_marks_a_range_across_lines():
+    spot = error_spot("bad [l.1 c.8 - l.2 c.6]", "SELECT a,\n  bcd FROM t")
+    assert marked_text(spot) == ["a,", "  bcd"]
+    assert "line 1, column 8 to line 2, column 5" in spot.describe()
+
+
+def test_it_reads_vollt_single_positions_and_position_lists():
+    assert error_position('Encountered "FROM" at l.1, c.8', "SELECT FROM t") == (1, 8)
+    spot = error_spot("2 problems: (1, 8, 'x'), (2, 1, 'WHERE')", "SELECT x\nWHERE y")
+    assert marked_text(spot) == ["x", "WHERE"]
+    assert spot.describe() == "The service points at 2 places in the query, marked here:"
+
+
+def test_a_token_without_a_position_is_found_in_the_query_and_said_so():
+    spot = error_spot('Incorrect ADQL query:  Encountered "SELEC". Was expecting: "SELECT" ', "SELEC TOP 5 * FROM t")
+    assert marked_text(spot) == ["SELEC"]
+    assert spot.token == "SELEC" and "its first occurrence" in spot.describe()
+    end = error_spot('Encountered "<EOF>". Was expecting one of: "("', "SELECT id FROM t WHERE")
+    assert end.start == (1, 23) and "the end is marked" in end.describe()
+    assert error_spot('Encountered "nowhere"', "SELECT 1") is None
 
 
 DALI = (

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobs import commands
-from jobs.adql_errors import error_position, marked_query
+from jobs.adql_errors import error_position, error_spot
 from jobs.forms import (
     FORMATS,
     MAX_EXECUTION_DURATION,
@@ -837,24 +837,32 @@ error_messages = st.one_of(
     st.builds("at line {} column {}".format, small_numbers, small_numbers),
     st.builds("Expected end of text, found 'x' (at char {}), (line:1, col:{})".format, small_numbers, small_numbers),
     st.builds("at char {}".format, small_numbers),
+    st.builds(
+        "unresolved: x [l.{} c.{} - l.{} c.{}]!".format, small_numbers, small_numbers, small_numbers, small_numbers
+    ),
+    st.builds("Encountered {} at l.{}, c.{}".format, texts, small_numbers, small_numbers),
+    st.builds('Encountered "{}". Was expecting: "SELECT"'.format, st.text(alphabet="SELCT*\nFROMx<>", max_size=8)),
+    st.builds("problems: ({}, {}, '{}')".format, small_numbers, small_numbers, st.text(alphabet="SELCT", max_size=5)),
 )
 
 
 @PROFILE
 @given(error_messages, st.one_of(st.text(alphabet="SELECT *\nFROMx\r\t é", max_size=60), texts))
-def test_an_error_position_lies_inside_the_query_and_marks_one_character(message, query):
-    position = error_position(message, query)
-    if position is None:
+def test_an_error_spot_lies_inside_the_query_and_keeps_its_text(message, query):
+    spot = error_spot(message, query)
+    if spot is None:
         return
-    line, column = position
+    line, column = spot.start
     lines = query.split("\n")
     assert 1 <= line <= len(lines) and 1 <= column <= len(lines[line - 1]) + 1
-    marked = marked_query(query, position)
-    assert [entry.number for entry in marked] == list(range(1, len(lines) + 1))
-    assert [entry.number for entry in marked if entry.marked] == [line]
-    for entry, text in zip(marked, lines, strict=True):
-        shown = entry.before + entry.marked + entry.after
-        assert shown == text or (entry.number == line and column == len(text) + 1 and shown == text + " ")
+    assert error_position(message, query) == spot.start
+    assert [entry.number for entry in spot.lines] == list(range(1, len(lines) + 1))
+    marked = [entry.number for entry in spot.lines if entry.marked]
+    assert marked and all(any(start[0] <= number <= end[0] for start, end in spot.spans) for number in marked)
+    for entry, text in zip(spot.lines, lines, strict=True):
+        shown = "".join(part for part, _ in entry.segments)
+        assert shown in (text, text + " ")
+    assert spot.describe().endswith("marked here:")
 
 
 @PROFILE
