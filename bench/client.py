@@ -7,6 +7,7 @@ compared with, so differences of medians are the portal's own time.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import math
 import os
@@ -139,6 +140,18 @@ def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) the process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def workers_cpu_seconds(master: int) -> float:
+    """CPU time a gunicorn master's workers have used so far: the live ones', and the master's
+    cutime and cstime for those it has replaced (max_requests) and reaped."""
+    fields = Path(f"/proc/{master}/stat").read_text().rsplit(")", 1)[1].split()
+    reaped = (int(fields[13]) + int(fields[14])) / _TICKS
+    live = 0.0
+    for pid in children(master):
+        with contextlib.suppress(FileNotFoundError):  # reaped since: in the master's cutime from now on
+            live += cpu_seconds(pid)
+    return reaped + live
 
 
 def rss_bytes(pid: int) -> int:

@@ -37,8 +37,8 @@ from pathlib import Path
 import gunicorn
 import requests
 
-from jobs.uws.client import MAX_CONCURRENT
-from tests.fakeuws import job_xml
+from bench.upstream import job_document
+from jobs.uws.transport import MAX_CONCURRENT
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = Path(sys.executable)
@@ -98,7 +98,8 @@ def _uws_server(delay: float) -> ThreadingHTTPServer:
             time.sleep(delay)
             parts = self.path.split("?", 1)[0].split("/")
             if len(parts) == 4 and parts[1:3] == ["tap", "async"]:
-                status, body = 200, job_xml(parts[3], "EXECUTING").encode()
+                base = f"http://{HOST}:{self.server.server_address[1]}/tap"
+                status, body = 200, job_document(base, parts[3], "EXECUTING")
             else:
                 status, body = 404, b"not found"
             try:
@@ -226,9 +227,14 @@ def start_portal(env: dict[str, str], log: Path, base: str) -> subprocess.Popen:
     manage = [str(PYTHON), "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=60)
     subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=60)
+    return start_gunicorn([*GUNICORN, "portal.wsgi"], env, log, f"{base}/healthz")
+
+
+def start_gunicorn(command: list[str], env: dict[str, str], log: Path, ready: str) -> subprocess.Popen:
+    """Start gunicorn; return once a GET of the URL `ready` answers 200."""
     with log.open("wb") as output:
-        portal = subprocess.Popen(
-            [*GUNICORN, "portal.wsgi"],
+        server = subprocess.Popen(
+            command,
             cwd=ROOT,
             env=env,
             stdout=output,
@@ -238,30 +244,30 @@ def start_portal(env: dict[str, str], log: Path, base: str) -> subprocess.Popen:
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if portal.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {portal.returncode}")
+            if server.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {server.returncode}")
             try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    return portal
+                if requests.get(ready, timeout=1).status_code == 200:
+                    return server
             except requests.exceptions.RequestException:
                 pass
             time.sleep(0.2)
-        raise RuntimeError("the portal did not answer /healthz within 20 s")
+        raise RuntimeError(f"gunicorn did not answer {ready} within 20 s")
     except BaseException:
-        stop_portal(portal)
+        stop_gunicorn(server)
         raise
 
 
-def stop_portal(portal: subprocess.Popen) -> None:
+def stop_gunicorn(server: subprocess.Popen) -> None:
     """Stop gunicorn and its workers: quickly, then for sure."""
-    if portal.poll() is not None:
+    if server.poll() is not None:
         return
     try:
-        os.killpg(portal.pid, signal.SIGINT)  # gunicorn's quick shutdown
-        portal.wait(timeout=10)
+        os.killpg(server.pid, signal.SIGINT)  # gunicorn's quick shutdown
+        server.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        os.killpg(portal.pid, signal.SIGKILL)
-        portal.wait()
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
     except ProcessLookupError:
         pass
 
@@ -419,7 +425,7 @@ def main() -> None:
             print(f"{args.clients} clients on slow for {args.duration} s; probing fast", file=sys.stderr)
             loaded = probe(base, stop_at)
             crowd_tally = results.get(timeout=sum(CLIENT_TIMEOUT) + 5)
-            stop_portal(portal)
+            stop_gunicorn(portal)
             text = report(
                 args=args,
                 load_before=load_before,
@@ -437,7 +443,7 @@ def main() -> None:
         finally:
             signal.alarm(0)
             if portal is not None:
-                stop_portal(portal)
+                stop_gunicorn(portal)
             for helper in helpers:
                 helper.terminate()
                 helper.join(5)

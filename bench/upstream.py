@@ -34,21 +34,21 @@ SMALL_LIST_JOBS = 500
 DOWNLOAD_BYTES = 1024**3
 BLOCK = 1024 * 1024  # what one write hands to the kernel
 SMALL_RESULT_BYTES = 4096
-# The job document DaCHS 2.7 sent for a completed query (dachs-samples/19-job-completed.http).
+# The job document DaCHS 2.7 sent for a completed query (dachs-samples/19-job-completed.http), with
+# placeholders for what depends on the phase: a job that has not ended has a nil endTime and no result.
 JOB_TEMPLATE = """<?xml-stylesheet href='/static/xsl/tap-job-to-html.xsl' type='text/xsl'?><uws:job version="1.1" \
 xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" xmlns:xlink="http://www.w3.org/1999/xlink" \
 xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.ivoa.net/xml/UWS/v1.0 \
 http://vo.ari.uni-heidelberg.de/docs/schemata/UWS-1.1.xsd http://www.w3.org/1999/xlink \
 http://vo.ari.uni-heidelberg.de/docs/schemata/xlink.xsd"><uws:jobId>{job_id}</uws:jobId><uws:ownerId xsi:nil="true">\
-</uws:ownerId><uws:phase>COMPLETED</uws:phase><uws:quote>2026-11-24T12:11:51Z</uws:quote><uws:creationTime>\
-2026-11-24T12:11:48Z</uws:creationTime><uws:startTime>2026-11-24T12:11:49Z</uws:startTime><uws:endTime>\
-2026-11-24T12:11:50Z</uws:endTime><uws:executionDuration>120</uws:executionDuration><uws:destruction>\
+</uws:ownerId><uws:phase>{phase}</uws:phase><uws:quote>2026-11-24T12:11:51Z</uws:quote><uws:creationTime>\
+2026-11-24T12:11:48Z</uws:creationTime><uws:startTime>2026-11-24T12:11:49Z</uws:startTime>{end_time}\
+<uws:executionDuration>120</uws:executionDuration><uws:destruction>\
 2030-01-01T00:00:00Z</uws:destruction><uws:parameters><uws:parameter id="request">doQuery</uws:parameter>\
 <uws:parameter id="lang">ADQL</uws:parameter><uws:parameter id="query">SELECT TOP 5 id, name, ra, dec, mag, note \
 FROM portaltest.objects ORDER BY id</uws:parameter><uws:parameter id="version"/><uws:parameter id="format">votable\
 </uws:parameter><uws:parameter id="upload"/><uws:parameter id="responseformat"/><uws:parameter id="maxrec">100\
-</uws:parameter><uws:parameter id="verb"/></uws:parameters><uws:results><uws:result id="result" \
-xlink:href="{href}"/></uws:results></uws:job>"""
+</uws:parameter><uws:parameter id="verb"/></uws:parameters><uws:results>{results}</uws:results></uws:job>"""
 VOTABLE_HEAD = b"""<?xml version="1.0" encoding="utf-8"?>
 <VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">
 <RESOURCE type="results"><INFO name="QUERY_STATUS" value="OK"/>
@@ -64,9 +64,17 @@ _PREVIEW_ID = re.compile(r"preview-(\d+)")
 _DOWNLOAD_ID = re.compile(r"download(?:-(\d+))?")
 
 
-def job_document(base: str, job_id: str) -> bytes:
-    href = f"{base}/async/{job_id}/results/result"
-    return JOB_TEMPLATE.format(job_id=escape(job_id), href=escape(href, {'"': "&quot;"})).encode()
+def job_document(base: str, job_id: str, phase: str = "COMPLETED") -> bytes:
+    """The recorded job under `job_id`: COMPLETED with one result `result`, or in another phase without."""
+    if phase == "COMPLETED":
+        href = escape(f"{base}/async/{job_id}/results/result", {'"': "&quot;"})
+        end_time, results = (
+            "<uws:endTime>2026-11-24T12:11:50Z</uws:endTime>",
+            f'<uws:result id="result" xlink:href="{href}"/>',
+        )
+    else:
+        end_time, results = '<uws:endTime xsi:nil="true"></uws:endTime>', ""
+    return JOB_TEMPLATE.format(job_id=escape(job_id), phase=phase, end_time=end_time, results=results).encode()
 
 
 def job_list(base: str, count: int) -> bytes:
