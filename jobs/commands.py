@@ -65,8 +65,9 @@ def _change_lines(operation: Operation, job: str, value: str | None) -> tuple[st
     )
 
 
-def for_new_job(base_url: str, parameters: dict[str, str]) -> Commands:
+def for_new_job(base_url: str, parameters: dict[str, str], jobs_url: str | None = None) -> Commands:
     """Create a job with these parameters (TAP 1.1 §3.3), then start it, as the new-query form does."""
+    jobs_url = jobs_url or base_url + "/async"
     data = " ".join(f"--data-urlencode {_q(f'{key}={value}')}" for key, value in parameters.items())
     post = urlencode(parameters)
     keywords = "".join(
@@ -76,8 +77,8 @@ def for_new_job(base_url: str, parameters: dict[str, str]) -> Commands:
     )
     return Commands(
         "Create the same job again",
-        f"curl -i {data} {_q(base_url + '/async')}",
-        f"wget -S -O - --post-data={_q(post)} {_q(base_url + '/async')}",
+        f"curl -i {data} {_q(jobs_url)}",
+        f"wget -S -O - --post-data={_q(post)} {_q(jobs_url)}",
         f"import pyvo\n\nservice = pyvo.dal.TAPService({base_url!r})\n"
         f"job = service.submit_job({parameters.get('QUERY', '')!r}{keywords})\njob.run()\nprint(job.url)",
     )

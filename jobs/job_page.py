@@ -16,6 +16,7 @@ from django.utils.cache import patch_vary_headers
 
 from . import commands, operations, phases
 from .adql_errors import error_spot
+from .facts import service_facts
 from .models import RememberedJob
 from .operations import Operation
 from .services import Service
@@ -70,6 +71,7 @@ def job_page(
         "fragment": fragment,
         "job_commands": _job_commands(service, client, job_id, job, allowed),
         "error_spot": error_spot(job.error_summary.message if job.error_summary else None, job.query),
+        "max_duration": _max_duration(service) if job.ran_out_of_time else None,
     }
     if not fragment:
         context["last_commands"] = _pop_last_commands(request, service, client, job_id)
@@ -77,6 +79,12 @@ def job_page(
     response = render(request, template, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _max_duration(service: Service) -> int | None:
+    """The longest execution duration the service allows, if its capabilities are known already."""
+    facts = service_facts(service, fetch=False)
+    return facts.capabilities.execution_duration.hard if facts and facts.capabilities else None
 
 
 def _results(service: Service, client: UWSClient, job: Job, job_id: str) -> list[tuple]:
@@ -110,9 +118,9 @@ def _job_commands(
         "destruction": utc_iso(job.destruction) if job.destruction else None,
     }
     made = [commands.for_job(client.jobs_url, job_id, operation, values.get(operation)) for operation in wanted]
-    parameters = commands.creation_parameters(job)
+    parameters = commands.creation_parameters(job) if service.tap else {}
     if parameters:
-        made.append(commands.for_new_job(service.url, parameters))
+        made.append(commands.for_new_job(service.url, parameters, service.jobs_url))
     return made
 
 

@@ -36,7 +36,7 @@ def service_and_job_of(url: str) -> tuple[Service, str] | None:
         return None
     segments = [unquote(segment) for segment in parts.path.split("/") if segment]
     for service in configured_services().values():
-        base = urlsplit(service.async_url)
+        base = urlsplit(service.jobs_url)
         base_segments = [segment for segment in base.path.split("/") if segment]
         if (parts.scheme, parts.netloc.lower()) == (base.scheme, base.netloc.lower()) and segments[
             : len(base_segments)

@@ -1,8 +1,10 @@
-"""The configured TAP services: data from a TOML file, never user input.
+"""The configured services: data from a TOML file, never user input.
 
-The file lists `[services.<slug>]` tables with `title`, `url` (the TAP base URL;
-the UWS job list is `<url>/async`) and `description`. A malformed file stops the
-portal at start with a message naming the file and the problem.
+The file lists `[services.<slug>]` tables with `title`, `url` (the base URL: a TAP
+service's, whose UWS job list is `<url>/async`) and `description`. A UWS service that is
+not TAP (a SODA cutout service, say) names its job list with `jobs`; such a service gets
+no ADQL form unless it says `tap = true`. A malformed file stops the portal at start with
+a message naming the file and the problem.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .uws import transport
 from .uws.client import UWSClient
 
 SLUG = re.compile(r"[a-z0-9_-]+")
-_KEYS = {"title", "url", "description"}
+_KEYS = {"title", "url", "description", "jobs", "tap"}
+_TEXT_KEYS = {"title", "url", "description", "jobs"}
 
 
 class ServiceConfigError(Exception):
@@ -29,14 +33,19 @@ class Service:
     title: str
     url: str
     description: str
+    jobs: str | None = None  # the UWS job list, when it is not <url>/async
+    tap: bool = True  # a TAP service: it takes ADQL queries
 
     @property
-    def async_url(self) -> str:
-        return f"{self.url}/async"
+    def jobs_url(self) -> str:
+        return self.jobs or f"{self.url}/async"
 
     def client(self, token: str | None = None) -> UWSClient:
-        """A client for this service; `token` is the user's bearer token for it, if any."""
-        return UWSClient(self.title, self.url, token=token)
+        """A client for one page's requests to this service; `token` is the user's bearer token for it, if any.
+
+        Its requests end within the page's budget, whatever the service does.
+        """
+        return UWSClient(self.title, self.url, jobs_url=self.jobs_url, token=token, budget=transport.PAGE_BUDGET)
 
 
 def load_services(path: Path) -> dict[str, Service]:
@@ -71,20 +80,35 @@ def load_services(path: Path) -> dict[str, Service]:
         extra = set(table) - _KEYS
         if extra:
             raise ServiceConfigError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
-        for key in _KEYS & set(table):
+        for key in _TEXT_KEYS & set(table):
             if not isinstance(table[key], str):
                 raise ServiceConfigError(f"{where}: {key} must be a string")
+        if not isinstance(table.get("tap", True), bool):
+            raise ServiceConfigError(f"{where}: tap must be true or false")
         title = table["title"].strip()
         if not title:
             raise ServiceConfigError(f"{where}: title must not be empty")
-        url = table["url"].strip().rstrip("/")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ServiceConfigError(f"{where}: url must be an http(s) URL, got {table['url']!r}")
-        if parts.query or parts.fragment or parts.username or parts.password:
-            raise ServiceConfigError(f"{where}: url must be a plain base URL (no query, fragment or credentials)")
-        services[slug] = Service(slug=slug, title=title, url=url, description=table.get("description", "").strip())
+        url = _base_url(table["url"], f"{where}: url")
+        jobs = _base_url(table["jobs"], f"{where}: jobs") if "jobs" in table else None
+        services[slug] = Service(
+            slug=slug,
+            title=title,
+            url=url,
+            description=table.get("description", "").strip(),
+            jobs=jobs,
+            tap=table.get("tap", jobs is None),
+        )
     return services
+
+
+def _base_url(text: str, where: str) -> str:
+    url = text.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ServiceConfigError(f"{where} must be an http(s) URL, got {text!r}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ServiceConfigError(f"{where} must be a plain base URL (no query, fragment or credentials)")
+    return url
 
 
 _loaded: dict[Path, dict[str, Service]] = {}

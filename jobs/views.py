@@ -15,7 +15,7 @@ from django.utils.cache import patch_vary_headers
 from . import operations
 from .adql_errors import error_spot
 from .decorators import allow
-from .error_pages import upstream_error, what_was_done
+from .error_pages import FAILURE_STATUS, FAILURE_TITLE, upstream_error, what_was_done
 from .facts import format_choices, service_facts
 from .forms import JobActionForm, JobListFilterForm, JobOperationForm, NewJobForm, ResubmitForm
 from .job_page import job_page, remember_last_action, watch
@@ -30,7 +30,14 @@ from .uws.model import ID_RE
 JOBS_PER_PAGE = 50
 
 
-def _home_page(request: HttpRequest, service: Service, operation_form=None, new_job_form=None, status=200):
+def _home_page(
+    request: HttpRequest,
+    service: Service,
+    operation_form=None,
+    new_job_form=None,
+    status=200,
+    creation_failure: dict | None = None,
+):
     facts = service_facts(service, fetch=False)
     return render(
         request,
@@ -44,6 +51,7 @@ def _home_page(request: HttpRequest, service: Service, operation_form=None, new_
             "facts": facts,
             "has_token": token_for(request, service) is not None,
             "token_form": TokenForm(),
+            "creation_failure": creation_failure,
         },
         status=status,
     )
@@ -162,6 +170,9 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _create_job(request: HttpRequest, service: Service) -> HttpResponse:
+    if not service.tap:
+        messages.error(request, f"{service.title} is not a TAP service: it takes no ADQL queries.")
+        return _home_page(request, service, status=400)
     facts = service_facts(service, fetch=False)
     choices = format_choices(facts)
     if request.POST.get("format") not in {value for value, _ in choices} and facts is None:
@@ -174,7 +185,7 @@ def _create_job(request: HttpRequest, service: Service) -> HttpResponse:
     try:
         job_id = client.create_job(form.uws_parameters())
     except ServiceError as error:
-        return upstream_error(request, service, error)
+        return _creation_failed(request, service, form, error)
     if not ID_RE.fullmatch(job_id):
         error = client.error(
             Failure.BAD_RESPONSE, "The service created a job whose id the portal cannot use.", client.jobs_url
@@ -191,6 +202,36 @@ def _create_job(request: HttpRequest, service: Service) -> HttpResponse:
         messages.success(request, f"Job {job_id} created. It waits (PENDING) until you run it.")
         return redirect("job_detail", slug=service.slug, job_id=job_id)
     return _perform(request, service, job_id, operations.BY_ID["run"], None, created=True)
+
+
+def _creation_failed(request: HttpRequest, service: Service, form: NewJobForm, error: ServiceError) -> HttpResponse:
+    """The new-query form again, as the user typed it, with what the service said and where it points.
+
+    A service that refuses a query at creation (400 or 422, in any format) gets a 422: the
+    query needs changing. Any other failure keeps the form too, with its own status.
+    """
+    if error.refused:
+        status, done = (
+            422,
+            "The service refused to create the job: nothing was made. Change the query and submit it again.",
+        )
+    elif error.reached is False:
+        status, done = FAILURE_STATUS[error.failure], "The request never reached the service: no job was made."
+    elif error.reached is None:
+        status = FAILURE_STATUS[error.failure]
+        done = "No complete answer came back: the service may or may not have made the job. Look in its job list."
+    else:
+        status, done = (
+            FAILURE_STATUS[error.failure],
+            "The service failed: no job was made, as far as the portal can tell.",
+        )
+    failure = {
+        "title": FAILURE_TITLE[error.failure],
+        "error": error,
+        "done": done,
+        "spot": error_spot(error.detail, form.cleaned_data["query"]),
+    }
+    return _home_page(request, service, new_job_form=form, status=status, creation_failure=failure)
 
 
 # -- one job -----------------------------------------------------------------------

@@ -40,6 +40,25 @@ def clock(value: datetime | None) -> str:
     return f"{value.astimezone(UTC):%H:%M:%S}" if value else ""
 
 
+_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def duration(seconds: int | None) -> str:
+    """A span in the largest units that fit, at most two: `10 minutes`, `1 day 2 hours`; 0 is unlimited."""
+    if seconds is None:
+        return ""
+    if seconds == 0:
+        return "unlimited"
+    parts = []
+    for name, size in _UNITS:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {name}{'s' if count != 1 else ''}")
+        if len(parts) == 2 or parts and not seconds:
+            break
+    return " ".join(parts)
+
+
 def environment(**options) -> Environment:
     options["undefined"] = ChainableUndefined
     env = Environment(**options)
@@ -52,6 +71,7 @@ def environment(**options) -> Environment:
     env.filters.update(
         utc=utc,
         clock=clock,
+        duration=duration,
         timeuntil=defaultfilters.timeuntil_filter,
         filesizeformat=defaultfilters.filesizeformat,
         truncatechars=defaultfilters.truncatechars,

@@ -121,3 +121,25 @@ def test_relative_result_hrefs_are_resolved_and_pseudo_results_are_not_links(cli
     assert 'href="/fake/async/abc/results/votable.xml"' in page
     assert "uws:executing:4" in page and 'href="uws:' not in page
     assert 'href="javascript:' not in page
+
+
+def test_a_job_aborted_when_its_time_ran_out_says_so_and_how_to_ask_for_more(client, fake):
+    # VOLLT (ESO's services) ends a job past its execution duration as ABORTED, with no error.
+    times = "<uws:startTime>2026-11-24T10:00:00Z</uws:startTime><uws:endTime>2026-11-24T10:10:00Z</uws:endTime>"
+    document = job_xml(job_id="abc", phase="ABORTED", execution_duration="600")
+    document = document.replace('<uws:startTime xsi:nil="true"/>\n  <uws:endTime xsi:nil="true"/>', times)
+    fake.reply("GET", "/tap/async/abc", body=document)
+    page = text(client.get("/fake/async/abc"))
+    assert "It ran out of time:" in page and "(10 minutes)" in page
+    assert "raise the execution duration" in page and "?resubmit=abc" in page
+
+
+def test_a_job_aborted_early_does_not_say_it_ran_out_of_time(client, fake):
+    times = "<uws:startTime>2026-11-24T10:00:00Z</uws:startTime><uws:endTime>2026-11-24T10:01:00Z</uws:endTime>"
+    document = job_xml(job_id="abc", phase="ABORTED", execution_duration="600")
+    fake.reply(
+        "GET",
+        "/tap/async/abc",
+        body=document.replace('<uws:startTime xsi:nil="true"/>\n  <uws:endTime xsi:nil="true"/>', times),
+    )
+    assert "ran out of time" not in text(client.get("/fake/async/abc"))

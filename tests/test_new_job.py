@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from tests.fakeuws import job_xml
-from tests.helpers import SEE_JOB, messages_of, text
+from tests.helpers import DALI_ERROR, SEE_JOB, messages_of, text
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +52,65 @@ def test_a_created_job_that_could_not_be_started_is_said_to_exist(client, fake, 
     fake.reply("POST", "/tap/async/n1/phase", 502, "<html>proxy error</html>", headers={"Content-Type": "text/html"})
     page = text(client.post("/fake/async", {"query": "SELECT 1", "format": "votable", "run": "on"}))
     assert "Job n1 was created and is listed in My jobs, but the service did not start it." in page
+
+
+TYPED = {"query": "SELECT TOP 5 nosuchcol\nFROM t", "format": "csv", "maxrec": "42", "runid": "night-1", "run": "on"}
+
+
+def assert_form_kept(page: str) -> None:
+    """Every field as the user typed it."""
+    assert "SELECT TOP 5 nosuchcol\nFROM t</textarea>" in page
+    assert 'value="42"' in page and 'value="night-1"' in page
+    assert '<option value="csv" selected>' in page
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type", "words"),
+    [
+        (400, DALI_ERROR.format("Unknown column nosuchcol [l.1 c.14 - l.1 c.23]"), "text/xml", "Unknown column"),
+        (422, '{"detail": [{"msg": "column nosuchcol does not exist"}]}', "application/json", "does not exist"),
+        (400, "Bad query: column nosuchcol (line:1, col:12)", "text/plain", "Bad query"),
+        (
+            400,
+            "<html><head><title>x</title><script>alert(1)</script></head>"
+            "<body><h1>Error</h1><p>No column nosuchcol</p>",
+            "text/html",
+            "Error No column nosuchcol",
+        ),
+    ],
+)
+def test_a_refused_new_job_keeps_what_was_typed_and_says_why(client, fake, status, body, content_type, words):
+    fake.reply("POST", "/tap/async", status, body, headers={"Content-Type": content_type})
+    response = client.post("/fake/async", TYPED)
+    page = text(response)
+    assert response.status_code == 422
+    assert words in html.unescape(page)
+    assert "try again later" not in page.lower()
+    assert "alert(1)" not in page
+    assert_form_kept(page)
+    assert [request.method for request in fake.requests] == ["POST"]  # nothing after the refusal
+
+
+def test_a_refusal_that_names_a_spot_marks_it_in_the_typed_query(client, fake):
+    message = "Unknown column nosuchcol [l.1 c.14 - l.1 c.23]"
+    fake.reply("POST", "/tap/async", 400, DALI_ERROR.format(message), headers={"Content-Type": "text/xml"})
+    page = text(client.post("/fake/async", TYPED))
+    assert "<mark>nosuchcol</mark>" in page
+    assert "line 1, columns 14\u201322" in html.unescape(page)
+
+
+def test_a_service_failing_at_creation_keeps_the_form_too(client, fake):
+    fake.reply("POST", "/tap/async", 500, DALI_ERROR.format("Can not create a TAP asynchronous job!"))
+    response = client.post("/fake/async", TYPED)
+    page = text(response)
+    assert response.status_code == 502
+    assert "Can not create a TAP asynchronous job!" in page and "no job was made" in page
+    assert_form_kept(page)
+
+
+def test_a_dead_service_at_creation_keeps_the_form_and_says_nothing_was_sent(client, fake):
+    response = client.post("/dead/async", TYPED)
+    page = text(response)
+    assert response.status_code == 502
+    assert "never reached the service" in page
+    assert_form_kept(page)

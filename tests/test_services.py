@@ -23,7 +23,7 @@ def test_the_default_file_offers_esos_two_services():
     services = load_services(ROOT / "portal" / "services.toml")
     assert list(services) == ["tap_obs", "tap_cat"]
     assert services["tap_obs"].url == "https://archive.eso.org/tap_obs"
-    assert services["tap_cat"].async_url == "https://archive.eso.org/tap_cat/async"
+    assert services["tap_cat"].jobs_url == "https://archive.eso.org/tap_cat/async"
     assert services["tap_obs"].title == "ESO tap_obs"
 
 
@@ -78,3 +78,30 @@ def test_a_malformed_file_stops_the_portal_at_start(tmp_path):
     )
     assert completed.returncode != 0
     assert completed.stderr.strip() == f"portal: configuration error: {path}: [services.x]: missing url"
+
+
+def test_a_uws_service_names_its_own_job_list_and_is_not_tap(tmp_path):
+    services = load_services(
+        write(
+            tmp_path,
+            '[services.cutouts]\ntitle = "Cutouts"\nurl = "https://data.example.org/api/cutout"\n'
+            'jobs = "https://data.example.org/api/cutout/jobs/"\n'
+            '[services.odd_tap]\ntitle = "TAP"\nurl = "https://h/tap"\njobs = "https://h/tap/uws"\ntap = true\n',
+        )
+    )
+    cutouts = services["cutouts"]
+    assert (cutouts.jobs_url, cutouts.tap) == ("https://data.example.org/api/cutout/jobs", False)
+    assert services["odd_tap"].tap and services["odd_tap"].jobs_url == "https://h/tap/uws"
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ('jobs = "ftp://h/jobs"', r"jobs must be an http\(s\) URL"),
+        ('jobs = "https://h/jobs?x=1"', "jobs must be a plain base URL"),
+        ("tap = 1", "tap must be true or false"),
+    ],
+)
+def test_a_bad_job_list_or_tap_flag_is_refused_at_start(tmp_path, entry, problem):
+    with pytest.raises(ServiceConfigError, match=problem):
+        load_services(write(tmp_path, f'[services.x]\ntitle = "t"\nurl = "https://h/x"\n{entry}\n'))

@@ -57,3 +57,22 @@ def test_every_template_compiles():
     from portal.templating import compile_all
 
     assert compile_all() == len(list(Path(settings.BASE_DIR, "templates").rglob("*.html")))
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0, "unlimited"),
+        (45, "45 seconds"),
+        (600, "10 minutes"),
+        (3600, "1 hour"),
+        (5400, "1 hour 30 minutes"),
+        (86400, "1 day"),
+        (90061, "1 day 1 hour"),
+        (15552000, "180 days"),
+    ],
+)
+def test_durations_are_written_in_human_units(seconds, shown):
+    from portal.templating import duration
+
+    assert duration(seconds) == shown

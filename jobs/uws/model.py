@@ -74,6 +74,19 @@ class Job:
     def is_final(self) -> bool:
         return self.phase in FINAL_PHASES
 
+    @property
+    def ran_out_of_time(self) -> bool:
+        """ABORTED, with no error, when its execution duration ran out: VOLLT (ESO's services) ends such jobs so.
+
+        The run lasted at least its execution duration, give or take the second the
+        service may take to stop it.
+        """
+        if self.phase != "ABORTED" or self.error_summary is not None or not self.execution_duration:
+            return False
+        if self.start_time is None or self.end_time is None:
+            return False
+        return (self.end_time - self.start_time).total_seconds() >= self.execution_duration - 1
+
     def parameter(self, name: str) -> str | None:
         """The value of a parameter; ids come in any case (UWS-NOTES §4.11)."""
         wanted = name.lower()

@@ -8,9 +8,11 @@ variant and treats anything missing as unknown rather than failing.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from datetime import datetime
 
+import lxml.html
 from lxml import etree
 
 from .model import ErrorDocument, ErrorSummary, Job, JobList, JobRef, Parameter, Result
@@ -298,3 +300,59 @@ def error_document(data: bytes, content_type: str) -> ErrorDocument:
     text = data.decode("utf-8", errors="replace")
     message = dali_error_message(data) if b"VOTABLE" in data[:4096].upper() else None
     return ErrorDocument(content_type=content_type or "application/octet-stream", text=text, message=message)
+
+
+def service_message(body: bytes, content_type: str) -> str | None:
+    """The service's own words from an error answer, whatever its format: an error VOTable,
+    plain text, JSON (its message field) or HTML (its text), at most 2,000 characters."""
+    if not body.strip():
+        return None
+    message = dali_error_message(body)
+    if message:
+        return message
+    text = body[:200_000].decode("utf-8", errors="replace")
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type == "application/json" or media_type.endswith("+json") or text.lstrip()[:1] in ("{", "["):
+        found = _json_message(text)
+        if found:
+            return found[:2000]
+    if "html" in media_type or text.lstrip()[:1] == "<" and "<html" in text[:1000].lower():
+        return _html_text(text)
+    if media_type.startswith("text/") or not media_type:
+        return text[:2000].strip() or None
+    return None
+
+
+_JSON_KEYS = ("message", "detail", "msg", "error_description", "error", "title", "description")
+
+
+def _json_message(text: str) -> str | None:
+    """The message of a JSON error (`{"message": …}`, `{"detail": …}`, `{"error": {"message": …}}`, FastAPI's lists)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    for _ in range(4):  # a few levels down, no more
+        if isinstance(value, list) and value:
+            value = value[0]
+        if not isinstance(value, dict):
+            break
+        inner = next((value[key] for key in _JSON_KEYS if value.get(key)), None)
+        if inner is None:
+            break
+        if isinstance(inner, str):
+            return inner.strip() or None
+        value = inner
+    return None
+
+
+def _html_text(text: str) -> str | None:
+    """The readable text of an HTML error page (scripts and styles left out), its spaces folded."""
+    try:
+        root = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError):
+        return None
+    for element in root.xpath("//script|//style|//head"):
+        element.drop_tree()
+    words = " ".join(" ".join(root.itertext()).split())
+    return words[:2000] or None

@@ -24,7 +24,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from .errors import Failure, ServiceError
-from .parse import UWSParseError, dali_error_message
+from .parse import UWSParseError, dali_error_message, service_message
 
 USER_AGENT = "tap-job-portal/1.0 (UWS client; +https://www.ivoa.net/documents/UWS/)"
 # UWS 1.1 §2.2: job resources are XML, single values text/plain.
@@ -37,6 +37,9 @@ MAX_REDIRECTS = 5
 # A document that trickles in (each read within the read timeout, the whole far
 # slower) is given up after this many seconds.
 DOCUMENT_DEADLINE = 60.0
+# All the requests one page makes to a service end within this many seconds, whatever the
+# service does (silent, trickling, never ending), so that the page itself answers within 30 s.
+PAGE_BUDGET = 25.0
 # Requests one process has under way to one service at once; beyond that the
 # user is told the service is busy, so a slow service cannot take every worker
 # thread from the pages of the others.
@@ -164,7 +167,9 @@ class Transport:
         timeout: tuple[float, float] | None = None,
         token: str | None = None,
         max_concurrent: int = MAX_CONCURRENT,
+        budget: float | None = None,
     ) -> None:
+        """`budget`: seconds all of this transport's requests must end within (a page's), or None."""
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.jobs_url = (jobs_url or f"{self.base_url}/async").rstrip("/")
@@ -173,6 +178,18 @@ class Transport:
         self._token = token  # sent only with requests to this service, never logged
         self._slot = _slot(self.base_url, "requests", max_concurrent)
         self._watch_slot = _slot(self.base_url, "watches", MAX_WATCHING)
+        self._deadline = time.monotonic() + budget if budget is not None else None
+
+    def _remaining(self, url: str) -> float | None:
+        """Seconds left of the budget; a ServiceError once it is spent."""
+        if self._deadline is None:
+            return None
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0.05:
+            raise self.error(
+                Failure.TIMEOUT, "The service is too slow: the portal stopped waiting for it.", url, reached=None
+            )
+        return remaining
 
     def is_own_url(self, url: str) -> bool:
         """True if `url` lies below this service's base URL or its job list (same scheme, host, port, path)."""
@@ -199,6 +216,10 @@ class Transport:
             raise self.error(
                 Failure.FORBIDDEN_URL, "The portal only contacts the configured service.", url, reached=False
             )
+        timeout = timeout or self.timeout
+        remaining = self._remaining(url)
+        if remaining is not None:
+            timeout = (min(timeout[0], remaining), min(timeout[1], remaining))
         headers = {"User-Agent": USER_AGENT, "Accept": accept}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
@@ -219,7 +240,7 @@ class Transport:
                 params=params,
                 data=data,
                 headers=headers,
-                timeout=timeout or self.timeout,
+                timeout=timeout,
                 allow_redirects=False,
                 stream=True,
             )
@@ -325,6 +346,9 @@ class Transport:
         """The body, at most `limit` bytes (MAX_DOCUMENT_BYTES); any transfer failure is a ServiceError."""
         limit = limit or MAX_DOCUMENT_BYTES
         started = getattr(response, "started", time.monotonic())
+        deadline = started + DOCUMENT_DEADLINE
+        if self._deadline is not None:
+            deadline = min(deadline, self._deadline)
         chunks: list[bytes] = []
         size = 0
         try:
@@ -337,10 +361,11 @@ class Transport:
                         response.url,
                         response.status_code,
                     )
-                if time.monotonic() - started > DOCUMENT_DEADLINE:
+                if time.monotonic() > deadline:
                     raise self.error(
                         Failure.TIMEOUT,
-                        f"The service sent its answer too slowly (not complete after {DOCUMENT_DEADLINE:.0f} s).",
+                        "The service sent its answer too slowly "
+                        f"(not complete after {time.monotonic() - started:.0f} s).",
                         response.url,
                         response.status_code,
                         reached=None,
@@ -361,7 +386,7 @@ class Transport:
         status = response.status_code
         if status < 400:
             return
-        detail = _service_message(body, response.headers.get("Content-Type", ""))
+        detail = service_message(body, response.headers.get("Content-Type", ""))
         if status == 404:
             what = f"The service has no job {job_id}." if job_id else "The service does not know this resource."
             raise self.error(Failure.NOT_FOUND, what, response.url, status, detail)
@@ -481,15 +506,3 @@ def _loggable(url: str, params) -> str:
         return url
     pairs = params.items() if isinstance(params, Mapping) else params
     return f"{url}?{urlencode(list(pairs))}"
-
-
-def _service_message(body: bytes, content_type: str) -> str | None:
-    """The service's own words from an error answer, if any can be found."""
-    if not body.strip():
-        return None
-    message = dali_error_message(body)
-    if message:
-        return message
-    if "text/plain" in content_type:
-        return body[:2000].decode("utf-8", errors="replace").strip() or None
-    return None
