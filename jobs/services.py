@@ -40,12 +40,14 @@ class Service:
     def jobs_url(self) -> str:
         return self.jobs or f"{self.url}/async"
 
-    def client(self, token: str | None = None) -> UWSClient:
-        """A client for one page's requests to this service; `token` is the user's bearer token for it, if any.
+    def client(self, token: str | None = None, *, page: bool = True) -> UWSClient:
+        """A client for this service; `token` is the user's bearer token for it, if any.
 
-        Its requests end within the page's budget, whatever the service does.
+        A page's client ends all its requests within the page's budget, whatever the service
+        does; one for longer work (`page=False`) bounds each request alone.
         """
-        return UWSClient(self.title, self.url, jobs_url=self.jobs_url, token=token, budget=transport.PAGE_BUDGET)
+        budget = transport.PAGE_BUDGET if page else None
+        return UWSClient(self.title, self.url, jobs_url=self.jobs_url, token=token, budget=budget)
 
 
 def load_services(path: Path) -> dict[str, Service]:

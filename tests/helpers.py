@@ -23,3 +23,10 @@ def changes(fake) -> list:
 
 def messages_of(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
+
+
+def listed(response) -> str:
+    """The job table of a list page (messages above it may name other jobs)."""
+    page = response.content.decode()
+    start = page.find('<table class="jobs">')
+    return page[start : page.find("</table>", start)] if start >= 0 else ""

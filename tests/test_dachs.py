@@ -16,6 +16,7 @@ from django.test import Client
 
 from jobs.services import configured_services
 from jobs.uws.errors import Failure, ServiceError
+from tests.helpers import listed, messages_of
 
 pytestmark = [pytest.mark.dachs, pytest.mark.django_db]
 
@@ -39,7 +40,7 @@ def client() -> Client:
 
 @pytest.fixture
 def uws():
-    return configured_services()["dachs"].client()
+    return configured_services()["dachs"].client(page=False)
 
 
 def create(client: Client, query: str, run: bool, **extra) -> str:
@@ -60,17 +61,6 @@ def wait_for(uws, job_id: str, phases: set[str], timeout: float = 60) -> str:
         if phase in phases or time.monotonic() > deadline:
             return phase
         time.sleep(0.3)
-
-
-def listed(response) -> str:
-    """The job table of a list page (messages above it may name other jobs)."""
-    page = response.content.decode()
-    start = page.find('<table class="jobs">')
-    return page[start : page.find("</table>", start)] if start >= 0 else ""
-
-
-def messages_of(response) -> list[str]:
-    return [str(message) for message in response.context["messages"]]
 
 
 def test_a_created_job_waits_pending_and_its_page_shows_it(client):

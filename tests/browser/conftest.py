@@ -323,7 +323,7 @@ def _dachs_client() -> UWSClient:
     except requests.RequestException as exc:
         pytest.fail(f"DaCHS does not answer at {TAP} ({exc}); start it with `bash scripts/dachs.sh start`")
     assert answer.status_code == 200
-    return configured_services()["dachs"].client()
+    return configured_services()["dachs"].client(page=False)
 
 
 @pytest.fixture
