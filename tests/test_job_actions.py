@@ -11,6 +11,26 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize(
+    ("status", "body", "content_type"),
+    [
+        (409, '{"error": {"message": "The job has already ended"}}', "application/json"),
+        (422, "<html><body><h1>Refused</h1><p>The job has already ended</p></body></html>", "text/html"),
+        (400, "The job has already ended", "application/octet-stream"),
+    ],
+)
+def test_a_refused_action_in_any_format_shows_the_job_page_with_the_services_words(
+    client, fake, status, body, content_type
+):
+    fake.reply("POST", "/tap/async/abc/executionduration", status, body, headers={"Content-Type": content_type})
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="PENDING"))
+    response = client.post("/fake/async/abc", {"EXECUTIONDURATION": "60"})
+    assert response.status_code == 409
+    page = text(response)
+    assert "Nothing was changed." in page and '<span class="phase">PENDING</span>' in page
+    assert "The job has already ended" in page
+
+
+@pytest.mark.parametrize(
     ("posted", "path", "sent"),
     [
         ({"PHASE": "RUN"}, "/tap/async/abc/phase", {"PHASE": ["RUN"]}),

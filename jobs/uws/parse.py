@@ -318,9 +318,15 @@ def service_message(body: bytes, content_type: str) -> str | None:
             return found[:2000]
     if "html" in media_type or text.lstrip()[:1] == "<" and "<html" in text[:1000].lower():
         return _html_text(text)
-    if media_type.startswith("text/") or not media_type:
+    if media_type.startswith("text/") or not media_type or _readable(body[:2000]):
         return text[:2000].strip() or None
     return None
+
+
+def _readable(data: bytes) -> bool:
+    """Text in whatever the type says (a refusal sent as application/octet-stream): UTF-8, no control bytes."""
+    decoded = data.decode("utf-8", errors="replace")[:-1]  # the last character may be cut in two
+    return all(character.isprintable() or character in "\n\r\t" for character in decoded) and "\ufffd" not in decoded
 
 
 _JSON_KEYS = ("message", "detail", "msg", "error_description", "error", "title", "description")
