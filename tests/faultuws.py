@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import http.client
+import json
 import os
 import select
 import socket
@@ -297,6 +298,18 @@ def chunked_forever(call: Call) -> None:
 def http_status(status: int) -> Callable[[Call], None]:
     def answer(call: Call) -> None:
         call.send(Answer(status, {"Content-Type": "text/html"}, HOSTILE_HTML))
+
+    return answer
+
+
+# How services refuse a new job or a change (TAP 1.1 §4: 400 with an error VOTable; others 422
+# with JSON, plain text, or an HTML page), each naming the column it does not know.
+REFUSED_WORDS = "Unknown column nosuchcol"
+
+
+def refusal(status: int, content_type: str, body: str) -> Callable[[Call], None]:
+    def answer(call: Call) -> None:
+        call.send(Answer(status, {"Content-Type": content_type}, body.encode()))
 
     return answer
 
@@ -614,6 +627,24 @@ MODES: dict[str, Mode] = {
     "http-500": Mode("HTTP 500 with an HTML page holding script", http_status(500)),
     "http-502": Mode("HTTP 502 with an HTML page holding script", http_status(502)),
     "http-503": Mode("HTTP 503 with an HTML page holding script", http_status(503)),
+    "refuse-votable": Mode(
+        "a refusal: 400 with an error VOTable naming a spot",
+        refusal(400, "application/x-votable+xml", dali_error(f"{REFUSED_WORDS} [l.1 c.8 - l.1 c.13]")),
+        _kinds("action", "create"),
+    ),
+    "refuse-json": Mode(
+        "a refusal: 422 with JSON",
+        refusal(422, "application/json", json.dumps({"detail": f"{REFUSED_WORDS} <script>alert(1)</script>"})),
+        _kinds("action", "create"),
+    ),
+    "refuse-text": Mode(
+        "a refusal: 400 with plain text", refusal(400, "text/plain", REFUSED_WORDS), _kinds("action", "create")
+    ),
+    "refuse-html": Mode(
+        "a refusal: 400 with an HTML page holding script",
+        refusal(400, "text/html", f"<html><script>alert('x')</script><body><p>{REFUSED_WORDS}</p></body></html>"),
+        _kinds("action", "create"),
+    ),
     "empty": Mode("HTTP 200 with an empty body", empty),
     "html": Mode("HTTP 200 with an HTML page instead of XML", html),
     "truncated": Mode("the document cut off after two thirds", truncated, DOCUMENT_KINDS),

@@ -253,6 +253,15 @@ CASES = [
     Case("redirect-javascript", "job", 502, "redirected to an address outside the service"),
     Case("redirect-javascript", "list", 502, "redirected to an address outside the service"),
     Case("redirect-javascript", "result", 502, "The service redirected to a non-web address"),
+    # Refusals, in every format: the form as typed (create), or the job page (action), with the words.
+    *(
+        Case(f"refuse-{kind}", "create", 422, "Unknown column nosuchcol")
+        for kind in ("votable", "json", "text", "html")
+    ),
+    *(
+        Case(f"refuse-{kind}", "action", 409, "Unknown column nosuchcol")
+        for kind in ("votable", "json", "text", "html")
+    ),
     Case("no-location", "create", 502, "The service created a job but did not say where"),
     Case("no-location", "action", 302, "/faults/async/no-location"),  # accepted; the job is read again
     Case("location-junk", "create", 502, "The service created a job whose id the portal cannot use"),
@@ -286,6 +295,13 @@ def test_the_user_is_told_what_the_service_did(case, faults, monkeypatch):
         assert response["Location"].startswith(case.says)
     else:
         assert case.says in text
+
+
+def test_a_refused_new_job_keeps_the_query_and_marks_the_spot(faults):
+    response = visit(Client(), "create", "refuse-votable")
+    page = assert_harmless(response, faults)
+    assert "SELECT TOP 1 * FROM ivoa.obscore</textarea>" in page
+    assert "<mark>TOP 1</mark>" in page
 
 
 def test_every_mode_is_driven_by_a_case():
