@@ -123,7 +123,7 @@ def _owner(text: str | None) -> str | None:
 
 
 def _time(element: etree._Element, name: str) -> datetime | None:
-    return parse_time(_text(_child(element, name)))
+    return _uws_time(_text(_child(element, name)))
 
 
 def _int(text: str | None) -> int | None:
@@ -228,23 +228,9 @@ def parse_job_list(data: bytes) -> JobList:
     for element in root:
         name = _local(element.tag)
         if name == "jobref":
-            job_id = _attribute(element, "id")
-            if not job_id:
-                continue
-            # Each child named once, not once per field looked for: lists run to 100,000 jobs.
-            fields: dict[str, etree._Element] = {}
-            for child in element:
-                fields.setdefault(_local(child.tag), child)
-            jobs.append(
-                JobRef(
-                    id=job_id,
-                    phase=(_text(fields.get("phase")) or "UNKNOWN").upper(),
-                    href=_attribute(element, "href") or None,
-                    run_id=_text(fields.get("runId")),
-                    owner_id=_owner(_text(fields.get("ownerId"))),
-                    creation_time=parse_time(_text(fields.get("creationTime"))),
-                )
-            )
+            ref = _jobref(element)
+            if ref is not None:
+                jobs.append(ref)
         elif name == "job":
             try:
                 job = _job(element, version)
@@ -260,6 +246,53 @@ def parse_job_list(data: bytes) -> JobList:
                 )
             )
     return JobList(jobs=tuple(jobs), version=version)
+
+
+def _jobref(element: etree._Element) -> JobRef | None:
+    """One jobref, or None without an id. Lists run to 100,000 jobs: each child is read once,
+    the first of each name kept, and the loop is as lean as the rules allow."""
+    job_id: str | None = None
+    href: str | None = None
+    for key, value in element.items():  # the first of each name, as _attribute reads it
+        name = _local(key)
+        if name == "id" and job_id is None:
+            job_id = value.strip()
+        elif name == "href" and href is None:
+            href = value.strip()
+    if not job_id:
+        return None
+    texts: dict[str, str | None] = {}
+    for child in element:
+        name = _local(child.tag)
+        if name in texts:
+            continue
+        if len(child) or child.items():
+            texts[name] = _text(child)  # text in parts, or perhaps nil
+        else:  # the common leaf without attributes: _text's rule without its calls
+            texts[name] = (child.text or "").strip() or None
+    return JobRef(
+        id=job_id,
+        phase=(texts.get("phase") or "UNKNOWN").upper(),
+        href=href or None,
+        run_id=texts.get("runId"),
+        owner_id=_owner(texts.get("ownerId")),
+        creation_time=_uws_time(texts.get("creationTime")),
+    )
+
+
+# The form UWS 1.1 §2.2.1 asks for, which nearly every service sends: read by the C library
+# (datetime.fromisoformat) in a tenth of what parse_time takes, for every job of a list.
+_UWS_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z")
+
+
+def _uws_time(text: str | None) -> datetime | None:
+    """parse_time, sooner for the form UWS asks for."""
+    if text is None or _UWS_TIME.fullmatch(text) is None:
+        return parse_time(text)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:  # a day or hour that does not exist
+        return None
 
 
 def dali_error_message(data: bytes) -> str | None:

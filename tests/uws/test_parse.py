@@ -16,6 +16,7 @@ from jobs.uws.parse import (
     parse_job,
     parse_job_list,
 )
+from jobs.uws.times import parse_time
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "uws-corpus"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -237,3 +238,45 @@ def test_error_document_keeps_any_format_and_pulls_the_dali_message():
     plain = error_document(b"Table not found\n", "text/plain")
     assert (plain.message, plain.text) == (None, "Table not found\n")
     assert error_document(b"\xff\xfeoops", "application/octet-stream").text.endswith("oops")
+
+
+def test_a_jobref_keeps_the_first_of_each_field_and_reads_nil_cdata_and_spaces():
+    listing = parse_job_list(
+        b'<jobs xmlns="http://www.ivoa.net/xml/UWS/v1.0" xmlns:x="urn:x"'
+        b' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        b'<jobref x:id=" a " id="b" href=" h "><phase> executing </phase><phase>ERROR</phase>'
+        b"<ownerId>NULL</ownerId><runId><![CDATA[ r ]]></runId></jobref>"
+        b'<jobref id="c"><creationTime xsi:nil="true">2026-01-01T00:00:00Z</creationTime>'
+        b"<ownerId> me </ownerId></jobref>"
+        b'<jobref id=" "><phase>PENDING</phase></jobref></jobs>'
+    )
+    assert [(ref.id, ref.phase, ref.href, ref.run_id, ref.owner_id, ref.creation_time) for ref in listing.jobs] == [
+        ("a", "EXECUTING", "h", "r", None, None),
+        ("c", "UNKNOWN", None, None, "me", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-01-31T12:00:00Z",
+        "2026-01-31T12:00:00.5Z",
+        "2026-01-31T12:00:00.123456Z",
+        "2026-01-31T12:00:00.1234567Z",
+        "2026-01-31 12:00:00+01:00",
+        "2026-01-31T12:00:00",
+        "2026-02-30T12:00:00Z",
+        "2026-01-31T24:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "-1",
+    ],
+)
+def test_a_listed_creation_time_is_read_as_parse_time_reads_it(text):
+    listing = parse_job_list(
+        f'<jobs xmlns="http://www.ivoa.net/xml/UWS/v1.0"><jobref id="a"><creationTime>{text}'
+        f"</creationTime></jobref></jobs>".encode()
+    )
+    assert listing.jobs[0].creation_time == parse_time(text)
+    assert parse_job(
+        f'<job xmlns="http://www.ivoa.net/xml/UWS/v1.0"><jobId>a</jobId><creationTime>{text}</creationTime></job>'.encode()
+    ).creation_time == parse_time(text)
