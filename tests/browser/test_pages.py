@@ -39,8 +39,45 @@ FAILING = "SELECT TOP 5 *\nFROM portaltest.objects\nWHERE mag >> 3"  # DaCHS nam
 SLOW = "SELECT TOP 1000 * FROM portaltest.slow"  # a row a second: EXECUTING for the whole module
 
 
+VOLLT = "http://127.0.0.1:8097/tap"
+
+
 @pytest.fixture(scope="module")
-def jobs(module_uws: UWSClient) -> Iterator[dict[str, str]]:
+def vollt_jobs() -> Iterator[dict[str, str]]:
+    """VOLLT jobs (ESO's software) in the states only it shows: a job that ran out of time, and
+    errors that name a range or only a token. None when VOLLT does not run (no ../shared)."""
+    uws = UWSClient("Local VOLLT", VOLLT)
+    try:
+        uws.get_availability()
+    except ServiceError:
+        yield {}
+        return
+    made: dict[str, str] = {}
+    queries = {
+        "VOLLT_OUT_OF_TIME": ("SELECT * FROM demo.slow", {"EXECUTIONDURATION": "2"}),
+        "VOLLT_RANGE": ("SELECT nosuchcol FROM demo.stars", {}),
+        "VOLLT_TOKEN": ("SELEC TOP 5 * FROM demo.stars", {}),
+    }
+    try:
+        for name, (query, extra) in queries.items():
+            made[name] = uws.create_job({"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": query, **extra})
+            uws.change(made[name], changes.RUN)
+        for job_id in made.values():
+            wait_for_phase(uws, job_id, {"ABORTED", "ERROR", "COMPLETED"})
+        yield made
+    finally:
+        for job_id in made.values():
+            with contextlib.suppress(ServiceError):
+                uws.change(job_id, changes.DELETE)
+
+
+@pytest.fixture(scope="module")
+def jobs(dachs_jobs: dict[str, str], vollt_jobs: dict[str, str]) -> dict[str, str]:
+    return {**dachs_jobs, **vollt_jobs}
+
+
+@pytest.fixture(scope="module")
+def dachs_jobs(module_uws: UWSClient) -> Iterator[dict[str, str]]:
     """One DaCHS job in each phase a job page can show, made once for the module."""
     uws = module_uws
     made: dict[str, str] = {}
@@ -65,8 +102,14 @@ def jobs(module_uws: UWSClient) -> Iterator[dict[str, str]]:
 
 
 def goto(path: str) -> Callable[[Page, dict[str, str]], None]:
-    """Open `path`, a template of the job ids by phase (`{COMPLETED}`)."""
-    return lambda page, jobs: page.goto(path.format(**jobs))
+    """Open `path`, a template of the job ids by phase (`{COMPLETED}`); VOLLT's states skip without VOLLT."""
+
+    def open_path(page: Page, jobs: dict[str, str]) -> None:
+        if "{VOLLT" in path and not any(name.startswith("VOLLT") for name in jobs):
+            pytest.skip("VOLLT does not run here (../shared is absent)")
+        page.goto(path.format(**jobs))
+
+    return open_path
 
 
 def _after_an_action(page: Page, jobs: dict[str, str]) -> None:
@@ -145,6 +188,9 @@ STATES = [
     State("job-completed", goto("/dachs/async/{COMPLETED}"), "Phase: COMPLETED"),
     State("job-error", goto("/dachs/async/{ERROR}"), "Phase: ERROR"),
     State("job-aborted", goto("/dachs/async/{ABORTED}"), "Phase: ABORTED"),
+    State("job-out-of-time", goto("/vollt/async/{VOLLT_OUT_OF_TIME}"), "It ran out of time"),
+    State("job-error-range", goto("/vollt/async/{VOLLT_RANGE}"), "columns 8\u201316"),
+    State("job-error-token", goto("/vollt/async/{VOLLT_TOKEN}"), "its first occurrence in the query is marked"),
     State("job-after-action", _after_an_action, "Execution duration set to 3600 s."),
     State("job-action-refused", _action_refused, "whole number of seconds", 400),
     State("confirm-delete", _confirm_delete, "This cannot be undone."),
