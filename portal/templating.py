@@ -17,13 +17,21 @@ from datetime import UTC, datetime
 
 from django.template import defaultfilters
 from django.templatetags.static import static
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django_htmx.jinja import htmx_script
 from jinja2 import ChainableUndefined, Environment
 
 
 def url(name: str, *args: object) -> str:
     """The path of the named URL, as `{% url name arg … %}` gives it in Django's engine."""
+    return _path(get_script_prefix(), name, args)
+
+
+# A job page links the same few paths, ten times over (the service, its list, the job): each
+# reverse() costs more than the rest of a link. The script prefix is part of the key, as
+# reverse() puts it in front of every path.
+@functools.lru_cache(maxsize=1024)
+def _path(prefix: str, name: str, args: tuple) -> str:
     return reverse(name, args=args)
 
 
@@ -59,6 +67,13 @@ def duration(seconds: int | None) -> str:
     return " ".join(parts)
 
 
+def truncatechars(value: object, length: int) -> object:
+    """Django's filter, without its work for the usual value: text in ASCII that fits (a job's parameters)."""
+    if isinstance(value, str) and len(value) <= length and value.isascii():
+        return value
+    return defaultfilters.truncatechars(value, length)
+
+
 def environment(**options) -> Environment:
     options["undefined"] = ChainableUndefined
     env = Environment(**options)
@@ -74,7 +89,7 @@ def environment(**options) -> Environment:
         duration=duration,
         timeuntil=defaultfilters.timeuntil_filter,
         filesizeformat=defaultfilters.filesizeformat,
-        truncatechars=defaultfilters.truncatechars,
+        truncatechars=truncatechars,
         urlencode=defaultfilters.urlencode,
         pluralize=defaultfilters.pluralize,
     )
