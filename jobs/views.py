@@ -226,7 +226,7 @@ def _creation_failed(request: HttpRequest, service: Service, form: NewJobForm, e
             "The service failed: no job was made, as far as the portal can tell.",
         )
     failure = {
-        "title": FAILURE_TITLE[error.failure],
+        "title": "The service refused the query" if error.refused else FAILURE_TITLE[error.failure],
         "error": error,
         "done": done,
         "spot": error_spot(error.detail, form.cleaned_data["query"]),

@@ -28,3 +28,12 @@ document.addEventListener("click", (event) => {
   );
   setTimeout(() => { button.textContent = "Copy"; }, 2000);
 });
+
+// A page that answers a form with a problem brings the problem into view and gives it the focus,
+// so that a keyboard or screen-reader user starts there (the element says so with data-focus).
+document.addEventListener("DOMContentLoaded", () => {
+  const problem = document.querySelector("[data-focus]");
+  if (!problem) return;
+  problem.scrollIntoView({block: "start"});
+  problem.focus({preventScroll: true});
+});
