@@ -1,4 +1,4 @@
-# make run    set up and serve the portal on http://127.0.0.1:8000 (ESO's services)
+# make run    set up and serve the portal and its background worker on http://127.0.0.1:8000 (ESO's services)
 # make serve  serve it in production, behind an HTTPS proxy (PORTAL_SECRET_KEY required)
 # make test   set up everything the tests need (DaCHS included) and run them all
 # make lint   ruff over the code
@@ -16,7 +16,7 @@ run: .secret_key
 	export PORTAL_SECRET_KEY="$$(cat .secret_key)" PORTAL_BIND=127.0.0.1:$(PORT) && \
 		$(BIN)/python manage.py migrate --noinput -v0 && \
 		$(BIN)/python manage.py collectstatic --noinput -v0 && \
-		exec $(BIN)/gunicorn -c portal/gunicorn.conf.py portal.wsgi
+		exec bash scripts/serve.sh $(VENV)
 
 # Production: its own key, https through the proxy (README: "Serve it in production").
 serve:
@@ -26,7 +26,7 @@ serve:
 	export PORTAL_PRODUCTION=1 && \
 		$(BIN)/python manage.py migrate --noinput -v0 && \
 		$(BIN)/python manage.py collectstatic --noinput -v0 && \
-		exec $(BIN)/gunicorn -c portal/gunicorn.conf.py portal.wsgi
+		exec bash scripts/serve.sh $(VENV)
 
 loadtest:
 	bash scripts/python-env.sh $(VENV) requirements.txt
@@ -63,7 +63,7 @@ browser-tools:
 # The whole suite on SQLite (the default), then the tests of what the portal keeps
 # (remembered jobs, sessions) again on PostgreSQL, DaCHS's cluster (DATABASE_URL).
 TEST_DATABASE_URL := postgres://portal_test:portal_test@127.0.0.1:5432/portal_test
-POSTGRES_TESTS := tests/test_database.py tests/test_remembered.py tests/test_tokens.py tests/test_health.py tests/test_home.py tests/test_job_page.py tests/test_job_actions.py tests/test_job_list.py tests/test_new_job.py tests/test_results.py
+POSTGRES_TESTS := tests/test_database.py tests/test_remembered.py tests/test_tokens.py tests/test_health.py tests/test_home.py tests/test_job_page.py tests/test_job_actions.py tests/test_job_list.py tests/test_new_job.py tests/test_results.py tests/watching
 
 test: test-python dachs vollt chromium browser-tools
 	$(BIN)/ruff check .

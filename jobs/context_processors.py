@@ -18,3 +18,11 @@ def csrf(request: HttpRequest) -> dict:
     a page without a form sets no CSRF cookie.
     """
     return {"csrf_input": SimpleLazyObject(lambda: csrf_input(request))}
+
+
+def banners(request: HttpRequest) -> dict:
+    """Every page shows the browser's unseen banners (jobs/watching/), asked of the portal's database when printed."""
+    from .watching.views import banners_of
+
+    browser = getattr(request, "browser_key", None)
+    return {"banners": SimpleLazyObject(lambda: banners_of(browser)) if browser else []}

@@ -280,3 +280,18 @@ class TokenForm(forms.Form):
         if not all(0x21 <= ord(character) <= 0x7E for character in token):
             raise forms.ValidationError("A token is one line of printable ASCII characters without spaces.")
         return token
+
+
+class SwitchForm(forms.Form):
+    """A switch of a job's or a browser's (tell me when it ends, keep this job, desktop notices)."""
+
+    on = forms.BooleanField(required=False)
+    back = forms.ChoiceField(choices=[("job", "job"), ("mine", "mine")], required=False)
+
+
+class EmailForm(forms.Form):
+    address = forms.EmailField(
+        label="E-mail address for notices",
+        max_length=254,
+        error_messages={"invalid": "That is not an e-mail address: write it as name@example.org."},
+    )

@@ -20,6 +20,7 @@ from .facts import service_facts
 from .models import RememberedJob
 from .operations import Operation
 from .services import Service
+from .tokens import token_for
 from .uws.client import UWSClient
 from .uws.errors import Failure, ServiceError
 from .uws.model import ID_RE, Job
@@ -75,6 +76,10 @@ def job_page(
     }
     if not fragment:
         context["last_commands"] = _pop_last_commands(request, service, client, job_id)
+        context["watching_entry"] = RememberedJob.objects.filter(
+            browser=request.browser_key, service=service.slug, job_id=job_id
+        ).first()
+        context["needs_token"] = token_for(request, service) is not None
     template = "jobs/_job_live.html" if fragment else "jobs/job_detail.html"
     response = render(request, template, context, status=status)
     patch_vary_headers(response, ["HX-Request"])

@@ -25,6 +25,8 @@ class RememberedJob(models.Model):
     creation_time = models.DateTimeField(null=True, blank=True)
     query_start = models.CharField(max_length=QUERY_START_LENGTH, blank=True)
     note = models.TextField(blank=True, max_length=2000)
+    notify = models.BooleanField(default=False)  # "Tell me when it ends"
+    keep = models.BooleanField(default=False)  # "Keep this job": its destruction moved on by the worker
     remembered_at = models.DateTimeField(auto_now_add=True)
     seen_at = models.DateTimeField(auto_now=True)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from .decorators import allow
-from .forms import AddJobForm, MyJobsFilterForm, NoteForm
+from .forms import AddJobForm, EmailForm, MyJobsFilterForm, NoteForm
 from .models import RememberedJob
 from .services import Service, configured_services
 from .tokens import client_for
@@ -58,6 +59,13 @@ def service_and_job_of(url: str) -> tuple[Service, str] | None:
 
 @allow("GET")
 def my_jobs(request: HttpRequest) -> HttpResponse:
+    return my_jobs_page(request)
+
+
+def my_jobs_page(request: HttpRequest, *, add_form=None, email_form=None, status: int = 200) -> HttpResponse:
+    """My jobs, with the forms as given (a form with errors is shown again as the user sent it)."""
+    from .watching.models import Notice, Subscriber
+
     entries = RememberedJob.objects.filter(browser=request.browser_key)
     filters = MyJobsFilterForm(request.GET)
     filters.is_valid()  # each filter that is not valid is left out
@@ -68,6 +76,7 @@ def my_jobs(request: HttpRequest) -> HttpResponse:
     if phase_filter:
         entries = entries.filter(phase=phase_filter)
     services = configured_services()
+    subscriber = Subscriber.objects.filter(browser=request.browser_key).first()
     return render(
         request,
         "jobs/my_jobs.html",
@@ -78,8 +87,15 @@ def my_jobs(request: HttpRequest) -> HttpResponse:
             "phases_seen": sorted(
                 set(RememberedJob.objects.filter(browser=request.browser_key).values_list("phase", flat=True))
             ),
-            "add_form": AddJobForm(),
+            "add_form": add_form or AddJobForm(),
+            "email_form": email_form or EmailForm(initial={"address": subscriber.address if subscriber else ""}),
+            "subscriber": subscriber,
+            "email_enabled": settings.EMAIL_ENABLED,
+            "unsent": Notice.objects.filter(
+                browser=request.browser_key, channel=Notice.EMAIL, sent_at__isnull=True
+            ).select_related("flip__watch")[:20],
         },
+        status=status,
     )
 
 
@@ -119,14 +135,7 @@ def add(request: HttpRequest) -> HttpResponse:
     if found is None:
         if form.is_valid():
             form.add_error("url", "This is not the URL of a job of a service this portal offers.")
-        entries = RememberedJob.objects.filter(browser=request.browser_key)
-        services = configured_services()
-        return render(
-            request,
-            "jobs/my_jobs.html",
-            {"entries": [(entry, services.get(entry.service)) for entry in entries], "add_form": form},
-            status=400,
-        )
+        return my_jobs_page(request, add_form=form, status=400)
     service, job_id = found
     try:
         job = client_for(request, service).get_job(job_id)

@@ -2,6 +2,7 @@ from django.urls import path, re_path
 
 from . import health, remembered, results, tokens, views
 from .uws.model import ID_PATTERN
+from .watching import views as watching
 
 SLUG = r"(?P<slug>[a-z0-9_-]+)"
 JOB = rf"{SLUG}/async/(?P<job_id>{ID_PATTERN})"
@@ -15,6 +16,12 @@ urlpatterns = [
     path("mine/add", remembered.add, name="my_jobs_add"),
     path("mine/<int:pk>/note", remembered.note, name="my_jobs_note"),
     path("mine/<int:pk>/forget", remembered.forget, name="my_jobs_forget"),
+    path("mine/email", watching.email, name="watching_email"),
+    path("mine/desktop", watching.desktop, name="watching_desktop"),
+    path("mine/notices", watching.banners, name="watching_banners"),
+    path("mine/notices/<int:pk>/seen", watching.seen, name="watching_seen"),
+    path("mine/confirm/<str:token>", watching.confirm, name="watching_confirm"),
+    path("mine/stop/<str:token>", watching.stop, name="watching_stop"),
     re_path(rf"^{SLUG}/$", views.service_home, name="service_home"),
     re_path(rf"^{SLUG}/service$", views.service_info, name="service_info"),
     re_path(rf"^{SLUG}/token$", tokens.set_token, name="set_token"),
@@ -22,6 +29,8 @@ urlpatterns = [
     re_path(rf"^{SLUG}/async$", views.job_list, name="job_list"),
     re_path(rf"^{JOB}$", views.job_detail, name="job_detail"),
     re_path(rf"^{JOB}/error$", views.job_error, name="job_error"),
+    re_path(rf"^{JOB}/notify$", watching.notify, name="watching_notify"),
+    re_path(rf"^{JOB}/keep$", watching.keep, name="watching_keep"),
     re_path(rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})$", results.job_result, name="job_result"),
     re_path(
         rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})/preview$", results.job_result_preview, name="job_result_preview"

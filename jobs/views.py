@@ -26,6 +26,7 @@ from .tokens import TokenForm, client_for, token_for
 from .uws import changes
 from .uws.errors import Failure, ServiceError
 from .uws.model import ID_RE
+from .watching.views import start_watching, tells_by_default
 
 JOBS_PER_PAGE = 50
 
@@ -191,13 +192,17 @@ def _create_job(request: HttpRequest, service: Service) -> HttpResponse:
             Failure.BAD_RESPONSE, "The service created a job whose id the portal cannot use.", client.jobs_url
         )
         return upstream_error(request, service, error)
-    # Remembered at once: whatever happens next, the id is not lost.
+    # Remembered at once: whatever happens next, the id is not lost; watched from the start
+    # once the browser can be told of its end.
+    tell = tells_by_default(request.browser_key)
     RememberedJob.objects.get_or_create(
         browser=request.browser_key,
         service=service.slug,
         job_id=job_id,
-        defaults={"phase": "PENDING", "query_start": query_start_of(form.cleaned_data["query"])},
+        defaults={"phase": "PENDING", "query_start": query_start_of(form.cleaned_data["query"]), "notify": tell},
     )
+    if tell:
+        start_watching(request, service, job_id)
     if not form.cleaned_data["run"]:
         messages.success(request, f"Job {job_id} created. It waits (PENDING) until you run it.")
         return redirect("job_detail", slug=service.slug, job_id=job_id)

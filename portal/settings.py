@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -27,6 +28,29 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_email_url(name: str) -> dict[str, object] | None:
+    """Django's e-mail settings from a URL: smtp://host:port, smtp+tls://user:password@host:587
+    (STARTTLS) or smtps://… (TLS from the start); None when the variable is unset (e-mail off)."""
+    value = os.environ.get(name)
+    if not value:
+        return None
+    parts = urlsplit(value)
+    schemes = {"smtp": (False, False, 25), "smtp+tls": (True, False, 587), "smtps": (False, True, 465)}
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ImproperlyConfigured(f"{name} must be smtp://host:port, smtp+tls://… or smtps://…, got {parts.scheme}://…")
+    tls, ssl, port = schemes[parts.scheme]
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": parts.port or port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": tls,
+        "EMAIL_USE_SSL": ssl,
+        "EMAIL_TIMEOUT": 20,
+    }
+
+
 DEBUG = env_bool("PORTAL_DEBUG", False)
 SECRET_KEY = os.environ.get("PORTAL_SECRET_KEY", "")
 if not SECRET_KEY:
@@ -44,8 +68,25 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "jobs",
+    "jobs.watching",
 ]
+
+# Background work (jobs/watching/): Django's Tasks API, its tasks kept in the database, run
+# by `manage.py db_worker` (started by make run and make serve). docs/watching.md says why.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+PORTAL_WATCH_THREADS = int(os.environ.get("PORTAL_WATCH_THREADS") or 8)
+
+# E-mail notices: off unless PORTAL_EMAIL_URL names an SMTP server.
+_email = env_email_url("PORTAL_EMAIL_URL")
+EMAIL_ENABLED = _email is not None
+if _email:
+    globals().update(_email)
+DEFAULT_FROM_EMAIL = os.environ.get("PORTAL_EMAIL_FROM") or "TAP job portal <portal@localhost>"
+# Where the portal is seen from outside, for the links in e-mails.
+PORTAL_BASE_URL = (os.environ.get("PORTAL_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -75,6 +116,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "jobs.context_processors.services",
                 "jobs.context_processors.csrf",
+                "jobs.context_processors.banners",
             ],
         },
     },

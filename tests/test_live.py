@@ -39,7 +39,7 @@ def test_an_active_job_page_asks_to_be_watched_and_a_final_one_does_not(client, 
     assert "htmx" in page and 'aria-live="polite"' in page
     assert 'href="/fake/async/abc">Reload</a>' in page  # without JavaScript
     fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="COMPLETED"))
-    assert "hx-get" not in client.get("/fake/async/abc").content.decode()
+    assert "watch=" not in client.get("/fake/async/abc").content.decode()
 
 
 def test_a_watch_request_uses_wait_and_answers_the_fragment_only(client, fake):

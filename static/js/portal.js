@@ -37,3 +37,28 @@ document.addEventListener("DOMContentLoaded", () => {
   problem.scrollIntoView({block: "start"});
   problem.focus({preventScroll: true});
 });
+
+// Desktop notices. The permission is asked for only on a click of the switch on My jobs; once given,
+// each banner that arrives (the portal's own record of the jobs, asked for every 15 s) is shown once.
+const shownNotices = new Set(JSON.parse(sessionStorage.getItem("portal-notices") || "[]"));
+
+function showDesktopNotices(root) {
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  root.querySelectorAll("[data-notice]").forEach((banner) => {
+    const id = banner.dataset.notice;
+    if (shownNotices.has(id)) return;
+    shownNotices.add(id);
+    new Notification(banner.dataset.title, {tag: `portal-notice-${id}`});
+  });
+  sessionStorage.setItem("portal-notices", JSON.stringify([...shownNotices]));
+}
+
+document.addEventListener("DOMContentLoaded", () => showDesktopNotices(document));
+document.addEventListener("htmx:afterSwap", () => showDesktopNotices(document));
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("#desktop-notices[data-desktop=off]");
+  if (!button || !("Notification" in window) || Notification.permission === "granted") return;
+  event.preventDefault();
+  Notification.requestPermission().then(() => button.form.submit());
+});

@@ -1,0 +1,241 @@
+"""The worker's checks: which watched jobs are due, asking their services, and recording what changed.
+
+A job is checked again after max(30 s, a tenth of the time it has run), at most 5 minutes:
+at most 2 requests a minute for each job. A check that fails pushes that job back, and the
+service's budget backs off all its jobs (doubling, up to an hour), so a service that is down
+or slow is asked less and less often, never more.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, close_old_connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from ..models import RememberedJob
+from ..services import Service, configured_services
+from ..uws import changes
+from ..uws.errors import Failure, ServiceError
+from ..uws.model import FINAL_PHASES, Job
+from .models import Flip, Notice, ServiceBudget, Subscriber, Watch
+
+log = logging.getLogger("jobs.watching")
+
+SHORTEST = timedelta(seconds=30)
+LONGEST = timedelta(minutes=5)
+LEASE = timedelta(seconds=60)  # a claim on a check; a worker killed in it frees the job after this
+BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_LONGEST = timedelta(hours=1)
+EXPIRY_NOTICE = timedelta(hours=24)  # a job destroyed within this is announced
+KEEP_AHEAD = timedelta(days=3650)  # "far ahead", for a service that says no retention limit
+# Threads asking services within one tick: the checks wait on the network, not the CPU. On
+# SQLite, which writes one at a time, the settings may ask for one (the tests' in-memory database).
+
+
+def watch_job(service: Service, job_id: str, job: Job | None = None) -> Watch:
+    """The job's watch, made if it has none; due at once when it is new."""
+    now = timezone.now()
+    defaults = {"next_check_at": now}
+    if job is not None:
+        defaults.update(_facts(job))
+    watch, _ = Watch.objects.get_or_create(service=service.slug, job_id=job_id, defaults=defaults)
+    return watch
+
+
+def unwatch_if_unwanted(service_slug: str, job_id: str) -> None:
+    """Drop the watch once no browser wants to be told about the job or to keep it."""
+    wanted = RememberedJob.objects.filter(service=service_slug, job_id=job_id).filter(Q(notify=True) | Q(keep=True))
+    if not wanted.exists():
+        Watch.objects.filter(service=service_slug, job_id=job_id).delete()
+
+
+def run_due_checks(now: datetime | None = None, limit: int = 200) -> int:
+    """Claim the due watches (within each service's budget) and check them; how many were checked."""
+    now = now or timezone.now()
+    budgets = {budget.service: budget for budget in ServiceBudget.objects.filter(backoff_until__gt=now)}
+    candidates = (
+        Watch.objects.filter(next_check_at__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .exclude(service__in=list(budgets))
+        .order_by("next_check_at")
+        .values_list("pk", "claimed_until")[:limit]
+    )
+    claimed = [
+        pk
+        for pk, lease in candidates
+        if Watch.objects.filter(pk=pk, claimed_until=lease).update(claimed_until=now + LEASE) == 1
+    ]
+    if not claimed:
+        return 0
+    threads = settings.PORTAL_WATCH_THREADS
+    if threads <= 1:
+        for pk in claimed:
+            _check_in_thread(pk)
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(_check_in_thread, claimed))
+    return len(claimed)
+
+
+def _check_in_thread(pk: int) -> None:
+    try:
+        check(Watch.objects.get(pk=pk))
+    except Watch.DoesNotExist:
+        pass  # unwatched while it waited
+    finally:
+        close_old_connections()
+
+
+def check(watch: Watch) -> None:
+    """Ask the service once, record any change, and set the next check."""
+    service = configured_services().get(watch.service)
+    now = timezone.now()
+    if service is None:  # no longer offered by this portal
+        watch.delete()
+        return
+    try:
+        job = service.client(page=False).get_job(watch.job_id)
+    except ServiceError as error:
+        if error.failure == Failure.NOT_FOUND:
+            _record(watch, Flip.GONE, None, now)
+        else:
+            _failed(watch, service, error, now)
+        return
+    ServiceBudget.objects.filter(service=service.slug).update(failures=0, backoff_until=None)
+    _record(watch, Flip.PHASE, job, now)
+    if job.destruction is not None:
+        _keep_or_announce(watch, service, job, now)
+
+
+def _facts(job: Job) -> dict:
+    return {
+        "phase": job.phase[:32],
+        "run_id": (job.run_id or "")[:64],
+        "query_start": " ".join((job.query or "").split())[:200],
+        "start_time": job.start_time,
+        "destruction": job.destruction,
+        "results": [
+            {"id": result.id, "href": result.href, "size": result.size, "mime": result.mime_type}
+            for result in job.results[:20]
+        ],
+    }
+
+
+def _record(watch: Watch, kind: str, job: Job | None, now: datetime) -> None:
+    """Write what the check saw; a change becomes a Flip and its notices, made by one worker only."""
+    with transaction.atomic():
+        if kind == Flip.GONE:
+            won = Watch.objects.filter(pk=watch.pk, gone=False).update(gone=True, claimed_until=None, checked_at=now)
+            if won:
+                _flip(watch, Flip.GONE, watch.phase, "")
+                RememberedJob.objects.filter(service=watch.service, job_id=watch.job_id).update(phase="GONE")
+            Watch.objects.filter(pk=watch.pk).update(next_check_at=now + BACKOFF_LONGEST, claimed_until=None)
+            return
+        facts = _facts(job)
+        won = Watch.objects.filter(pk=watch.pk, phase=watch.phase).exclude(phase=facts["phase"]).update(**facts)
+        if won:
+            _flip(watch, Flip.PHASE, watch.phase, facts["phase"])
+            RememberedJob.objects.filter(service=watch.service, job_id=watch.job_id).update(phase=facts["phase"])
+        else:
+            Watch.objects.filter(pk=watch.pk).update(**{key: value for key, value in facts.items() if key != "phase"})
+        Watch.objects.filter(pk=watch.pk).update(
+            next_check_at=now + interval(job, now), claimed_until=None, failures=0, checked_at=now
+        )
+
+
+def interval(job: Job, now: datetime) -> timedelta:
+    """max(30 s, a tenth of the time the job has run), at most 5 minutes; a final job waits for its destruction."""
+    if job.phase in FINAL_PHASES:
+        if job.destruction is None:
+            return BACKOFF_LONGEST
+        # Nothing to see until the destruction nears (announced a day before) or a kept job needs moving.
+        return max(SHORTEST, min(job.destruction - EXPIRY_NOTICE - now, timedelta(hours=6)))
+    since = job.start_time or job.creation_time or now
+    return min(LONGEST, max(SHORTEST, (now - since) / 10))
+
+
+def _failed(watch: Watch, service: Service, error: ServiceError, now: datetime) -> None:
+    """Push the job back, and the whole service with it: a failing service gets fewer requests."""
+    failures = watch.failures + 1
+    delay = min(BACKOFF_LONGEST, BACKOFF_FIRST * 2 ** min(failures, 10))
+    Watch.objects.filter(pk=watch.pk).update(
+        failures=failures, next_check_at=now + max(delay, SHORTEST), claimed_until=None, checked_at=now
+    )
+    try:
+        with transaction.atomic():
+            budget, _ = ServiceBudget.objects.get_or_create(service=service.slug)
+    except IntegrityError:  # another check of the same service made it just now
+        budget = ServiceBudget.objects.get(service=service.slug)
+    # One step of back-off for each round of failures: the checks of one tick that fail together
+    # move it once (the conditional UPDATE lets one of them win), not once each.
+    ServiceBudget.objects.filter(pk=budget.pk, failures=budget.failures).update(
+        failures=F("failures") + 1,
+        backoff_until=now + min(BACKOFF_LONGEST, BACKOFF_FIRST * 2 ** min(budget.failures, 10)),
+    )
+    log.info("watch %s/%s: %s (%s failures)", watch.service, watch.job_id, error.message, failures)
+
+
+def _keep_or_announce(watch: Watch, service: Service, job: Job, now: datetime) -> None:
+    """Move a kept job's destruction on before a third of its span is left; announce a job soon destroyed."""
+    left = job.destruction - now
+    kept = RememberedJob.objects.filter(service=watch.service, job_id=watch.job_id, keep=True).exists()
+    span = timedelta(seconds=watch.kept_span) if watch.kept_span else None
+    if kept and (span is None or left < span / 3):
+        extend(watch, service, now)
+        return
+    if not kept and left < EXPIRY_NOTICE and watch.expiry_told != job.destruction:
+        with transaction.atomic():
+            won = (
+                Watch.objects.filter(pk=watch.pk)
+                .exclude(expiry_told=job.destruction)
+                .update(expiry_told=job.destruction)
+            )
+            if won:
+                _flip(watch, Flip.EXPIRING, job.phase, job.phase)
+
+
+def extend(watch: Watch, service: Service, now: datetime) -> Job | None:
+    """Ask for the latest destruction the service allows (its retention limit, else far ahead); what it kept."""
+    from ..facts import service_facts
+
+    facts = service_facts(service, fetch=True)
+    limit = facts.capabilities.retention_period.hard if facts and facts.capabilities else None
+    wanted = now + (timedelta(seconds=limit) if limit else KEEP_AHEAD)
+    try:
+        outcome = service.client(page=False).change(watch.job_id, changes.SET_DESTRUCTION, wanted)
+    except ServiceError as error:
+        log.info("keep %s/%s: %s", watch.service, watch.job_id, error.message)
+        return None
+    job = outcome.after
+    if job is not None and job.destruction is not None:
+        Watch.objects.filter(pk=watch.pk).update(
+            destruction=job.destruction, kept_span=max(0.0, (job.destruction - now).total_seconds())
+        )
+    return job
+
+
+def _flip(watch: Watch, kind: str, old: str, new: str) -> Flip:
+    """The change, and its notices: a banner for each browser that wants one, an e-mail for each confirmed address."""
+    flip = Flip.objects.create(watch=watch, kind=kind, old_phase=old, new_phase=new)
+    owners = RememberedJob.objects.filter(service=watch.service, job_id=watch.job_id)
+    owners = owners.filter(keep=False) if kind == Flip.EXPIRING else owners.filter(notify=True)
+    browsers = list(owners.values_list("browser", flat=True))
+    told = kind != Flip.PHASE or new in FINAL_PHASES  # e-mail for an end, a loss, a destruction near
+    addresses = dict(
+        Subscriber.objects.filter(browser__in=browsers, confirmed_at__isnull=False)
+        .exclude(address="")
+        .values_list("browser", "address")
+    )
+    notices = [Notice(flip=flip, browser=browser, channel=Notice.BANNER) for browser in browsers]
+    if told:
+        notices += [
+            Notice(flip=flip, browser=browser, channel=Notice.EMAIL, address=address, next_attempt_at=timezone.now())
+            for browser, address in addresses.items()
+        ]
+    Notice.objects.bulk_create(notices)
+    return flip
