@@ -259,13 +259,47 @@ class NoteForm(forms.Form):
 
 
 class MyJobsFilterForm(forms.Form):
-    """The filters of My jobs: a service slug and a phase, both optional."""
+    """The search of My jobs: words in the query, run id, note or job id; service, phase and dates."""
 
+    q = forms.CharField(label="Search", max_length=200, required=False)
     service = forms.CharField(max_length=64, required=False)
     phase = forms.CharField(max_length=32, required=False)
+    after = forms.DateField(label="Created from", required=False)
+    before = forms.DateField(label="Created until", required=False)
 
     def clean_phase(self) -> str:
         return self.cleaned_data["phase"].upper()
+
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+class ImportForm(forms.Form):
+    """An export of My jobs (JSON or CSV), from this portal in another browser."""
+
+    file = forms.FileField(label="An export of My jobs (JSON or CSV)")
+
+    def clean_file(self) -> list[dict]:
+        from .following import read_import
+
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError("The file is larger than an export of My jobs can be (5 MB).")
+        try:
+            return read_import(upload.read())
+        except (ValueError, UnicodeDecodeError) as error:
+            raise forms.ValidationError(f"The file cannot be imported: {error}.") from None
+
+
+class AttachForm(forms.Form):
+    """The secret of a private link (what follows its #)."""
+
+    secret = forms.RegexField(
+        label="The code after # in the link",
+        regex=r"^[A-Za-z0-9_-]{20,100}$",
+        strip=True,
+        error_messages={"invalid": "That is not the code of a private link."},
+    )
 
 
 class TokenForm(forms.Form):

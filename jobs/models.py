@@ -15,6 +15,18 @@ def query_start_of(query: str | None) -> str:
     return " ".join((query or "").split())[:QUERY_START_LENGTH]
 
 
+class BrowserLink(models.Model):
+    """A private link that attaches another browser to this browser's list (only its hash is kept)."""
+
+    browser = models.CharField(max_length=64, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)  # SHA-256 of the link's secret
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"link to {self.browser[:8]}…"
+
+
 class RememberedJob(models.Model):
     """A job a browser has seen through the portal, so that nobody loses a job id again."""
 
@@ -24,6 +36,7 @@ class RememberedJob(models.Model):
     phase = models.CharField(max_length=32, blank=True)  # the last phase seen
     creation_time = models.DateTimeField(null=True, blank=True)
     query_start = models.CharField(max_length=QUERY_START_LENGTH, blank=True)
+    run_id = models.CharField(max_length=64, blank=True)
     note = models.TextField(blank=True, max_length=2000)
     notify = models.BooleanField(default=False)  # "Tell me when it ends"
     keep = models.BooleanField(default=False)  # "Keep this job": its destruction moved on by the worker
@@ -51,6 +64,7 @@ class RememberedJob(models.Model):
             "phase": job.phase[:32],
             "creation_time": job.creation_time,
             "query_start": query_start_of(job.query),
+            "run_id": (job.run_id or "")[:64],
         }
         try:
             if cls._unchanged(browser, service, job_id, values):
@@ -75,9 +89,10 @@ class RememberedJob(models.Model):
         created = values["creation_time"]
         sql = (
             f"SELECT 1 FROM {cls._meta.db_table} WHERE browser = %s AND service = %s AND job_id = %s "
-            f"AND phase = %s AND query_start = %s AND creation_time {'IS NULL' if created is None else '= %s'}"
+            f"AND phase = %s AND query_start = %s AND run_id = %s "
+            f"AND creation_time {'IS NULL' if created is None else '= %s'}"
         )
-        params = [browser, service, job_id, values["phase"], values["query_start"]]
+        params = [browser, service, job_id, values["phase"], values["query_start"], values["run_id"]]
         if created is not None:
             params.append(connection.ops.adapt_datetimefield_value(created))
         with connection.cursor() as cursor:

@@ -6,12 +6,13 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from .decorators import allow
-from .forms import AddJobForm, EmailForm, MyJobsFilterForm, NoteForm
-from .models import RememberedJob
+from .forms import AddJobForm, EmailForm, ImportForm, MyJobsFilterForm, NoteForm
+from .models import BrowserLink, RememberedJob
 from .services import Service, configured_services
 from .tokens import client_for
 from .uws.errors import Failure, ServiceError
@@ -62,7 +63,9 @@ def my_jobs(request: HttpRequest) -> HttpResponse:
     return my_jobs_page(request)
 
 
-def my_jobs_page(request: HttpRequest, *, add_form=None, email_form=None, status: int = 200) -> HttpResponse:
+def my_jobs_page(
+    request: HttpRequest, *, add_form=None, email_form=None, import_form=None, new_link=None, status: int = 200
+) -> HttpResponse:
     """My jobs, with the forms as given (a form with errors is shown again as the user sent it)."""
     from .watching.models import Notice, Subscriber
 
@@ -75,6 +78,17 @@ def my_jobs_page(request: HttpRequest, *, add_form=None, email_form=None, status
         entries = entries.filter(service=service_filter)
     if phase_filter:
         entries = entries.filter(phase=phase_filter)
+    for word in filters.cleaned_data.get("q", "").split()[:10]:
+        entries = entries.filter(
+            Q(query_start__icontains=word)
+            | Q(run_id__icontains=word)
+            | Q(note__icontains=word)
+            | Q(job_id__icontains=word)
+        )
+    if filters.cleaned_data.get("after"):
+        entries = entries.filter(creation_time__date__gte=filters.cleaned_data["after"])
+    if filters.cleaned_data.get("before"):
+        entries = entries.filter(creation_time__date__lte=filters.cleaned_data["before"])
     services = configured_services()
     subscriber = Subscriber.objects.filter(browser=request.browser_key).first()
     return render(
@@ -88,6 +102,10 @@ def my_jobs_page(request: HttpRequest, *, add_form=None, email_form=None, status
                 set(RememberedJob.objects.filter(browser=request.browser_key).values_list("phase", flat=True))
             ),
             "add_form": add_form or AddJobForm(),
+            "filters": filters,
+            "import_form": import_form or ImportForm(),
+            "new_link": new_link,
+            "links": BrowserLink.objects.filter(browser=request.browser_key, revoked_at__isnull=True).count(),
             "email_form": email_form or EmailForm(initial={"address": subscriber.address if subscriber else ""}),
             "subscriber": subscriber,
             "email_enabled": settings.EMAIL_ENABLED,

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import health, remembered, results, tokens, views
+from . import following, health, remembered, results, tokens, views
 from .uws.model import ID_PATTERN
 from .watching import views as watching
 
@@ -16,6 +16,11 @@ urlpatterns = [
     path("mine/add", remembered.add, name="my_jobs_add"),
     path("mine/<int:pk>/note", remembered.note, name="my_jobs_note"),
     path("mine/<int:pk>/forget", remembered.forget, name="my_jobs_forget"),
+    re_path(r"^mine/export\.(?P<kind>json|csv)$", following.export, name="my_jobs_export"),
+    path("mine/import", following.import_jobs, name="my_jobs_import"),
+    path("mine/link", following.make_link, name="my_jobs_link"),
+    path("mine/link/revoke", following.revoke_links, name="my_jobs_link_revoke"),
+    path("mine/attach", following.attach, name="my_jobs_attach"),
     path("mine/email", watching.email, name="watching_email"),
     path("mine/desktop", watching.desktop, name="watching_desktop"),
     path("mine/notices", watching.banners, name="watching_banners"),

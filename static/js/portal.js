@@ -62,3 +62,13 @@ document.addEventListener("click", (event) => {
   event.preventDefault();
   Notification.requestPermission().then(() => button.form.submit());
 });
+
+// A private link carries its code after #, which the browser never sends: the attach page puts it
+// into its form (sent in the body of a POST, so no log holds it); the user still presses the button.
+document.addEventListener("DOMContentLoaded", () => {
+  const field = document.querySelector("#attach-form input[name=secret]");
+  if (field && !field.value && location.hash.length > 1) {
+    field.value = location.hash.slice(1);
+    history.replaceState(null, "", location.pathname);
+  }
+});
