@@ -76,9 +76,7 @@ def job_page(
     }
     if not fragment:
         context["last_commands"] = _pop_last_commands(request, service, client, job_id)
-        context["watching_entry"] = RememberedJob.objects.filter(
-            browser=request.browser_key, service=service.slug, job_id=job_id
-        ).first()
+        context["watching_entry"] = RememberedJob.entry(request.browser_key, service.slug, job_id)
         context["needs_token"] = token_for(request, service) is not None
     template = "jobs/_job_live.html" if fragment else "jobs/job_detail.html"
     response = render(request, template, context, status=status)

@@ -79,6 +79,19 @@ class RememberedJob(models.Model):
             log.exception("could not remember job %s of %s", job_id, service)
 
     @classmethod
+    def entry(cls, browser: str, service: str, job_id: str) -> "RememberedJob | None":
+        """The browser's entry of the job, or None: every job page shows its watching buttons from it.
+
+        In raw SQL: the ORM took 0.32 ms to build and run this query, raw SQL takes 0.07
+        (docs/benchmarks.md). The entry is a full instance all the same.
+        """
+        found = cls.objects.raw(
+            f"SELECT * FROM {cls._meta.db_table} WHERE browser = %s AND service = %s AND job_id = %s",
+            [browser, service, job_id],
+        )
+        return next(iter(found), None)
+
+    @classmethod
     def _unchanged(cls, browser: str, service: str, job_id: str, values: dict) -> bool:
         """Whether the entry is there as `values` has it: the question of nearly every job page.
 

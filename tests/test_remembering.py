@@ -47,3 +47,12 @@ def test_an_entry_changed_meanwhile_is_set_to_what_the_service_says():
     assert (_entry().phase, _entry().creation_time, _entry().query_start) == ("EXECUTING", CREATED, "SELECT 1 FROM t")
     RememberedJob.remember(BROWSER, "fake", "abc123", _job("COMPLETED", created=None))
     assert (_entry().phase, _entry().creation_time) == ("COMPLETED", None)
+
+
+def test_the_entry_of_a_job_is_the_browsers_own_or_none():
+    RememberedJob.remember(BROWSER, "fake", "abc123", _job())
+    RememberedJob.objects.update(notify=True)
+    assert RememberedJob.entry(BROWSER, "fake", "abc123") == _entry()
+    assert RememberedJob.entry(BROWSER, "fake", "abc123").notify is True
+    assert RememberedJob.entry("c" * 32, "fake", "abc123") is None
+    assert RememberedJob.entry(BROWSER, "other", "abc123") is None
