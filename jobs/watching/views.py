@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from ..decorators import allow
 from ..forms import EmailForm, SwitchForm
@@ -162,6 +163,10 @@ def banners_of(browser: str) -> list[Notice]:
 @allow("GET")
 def banners(request: HttpRequest) -> HttpResponse:
     """The banners of this browser: the fragment every page asks for now and then, or a page of its own."""
+    return _banners_page(request)
+
+
+def _banners_page(request: HttpRequest) -> HttpResponse:
     context = {"banners": banners_of(request.browser_key)}
     template = "watching/_banners.html" if request.htmx else "watching/banners.html"
     response = render(request, template, context)
@@ -173,8 +178,11 @@ def banners(request: HttpRequest) -> HttpResponse:
 def seen(request: HttpRequest, pk: int) -> HttpResponse:
     Notice.objects.filter(pk=pk, browser=request.browser_key, channel=Notice.BANNER).update(seen_at=timezone.now())
     if request.htmx:
-        return banners(request)
-    return redirect(request.POST.get("back") or "my_jobs")
+        return _banners_page(request)
+    back = request.POST.get("back", "")
+    # Back to the page the banner was on: a page of this portal only, never another site.
+    safe = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) and back.startswith("/")
+    return redirect(back if safe else "my_jobs")
 
 
 @allow("POST")

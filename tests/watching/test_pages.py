@@ -104,3 +104,9 @@ def test_the_task_library_worker_runs_the_tick_which_checks_and_schedules_the_ne
     assert Flip.objects.get().new_phase == "COMPLETED"
     waiting = DBTaskResult.objects.filter(task_path=tick.module_path, status="READY")
     assert waiting.count() == 1 and waiting.get().run_after > timezone.now()
+
+
+@pytest.mark.parametrize("back", ["https://evil.example.org/", "//evil.example.org/", "/\\evil.example.org"])
+def test_dismissing_a_banner_never_sends_the_browser_to_another_site(client, back):
+    response = client.post("/mine/notices/1/seen", {"back": back})
+    assert response["Location"] == "/mine"
