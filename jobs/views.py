@@ -202,7 +202,7 @@ def _create_job(request: HttpRequest, service: Service) -> HttpResponse:
         defaults={"phase": "PENDING", "query_start": query_start_of(form.cleaned_data["query"]), "notify": tell},
     )
     if tell:
-        start_watching(request, service, job_id)
+        start_watching(request, service, job_id, "PENDING")
     if not form.cleaned_data["run"]:
         messages.success(request, f"Job {job_id} created. It waits (PENDING) until you run it.")
         return redirect("job_detail", slug=service.slug, job_id=job_id)

@@ -37,10 +37,14 @@ KEEP_AHEAD = timedelta(days=3650)  # "far ahead", for a service that says no ret
 # SQLite, which writes one at a time, the settings may ask for one (the tests' in-memory database).
 
 
-def watch_job(service: Service, job_id: str, job: Job | None = None) -> Watch:
-    """The job's watch, made if it has none; due at once when it is new."""
+def watch_job(service: Service, job_id: str, job: Job | None = None, *, phase: str = "") -> Watch:
+    """The job's watch, made if it has none; due at once when it is new.
+
+    It starts from the phase the user last saw (`phase`, or the job's): a job that has
+    ended since is a change to tell; one that had ended already is not.
+    """
     now = timezone.now()
-    defaults = {"next_check_at": now}
+    defaults = {"next_check_at": now, "phase": phase}
     if job is not None:
         defaults.update(_facts(job))
     watch, _ = Watch.objects.get_or_create(service=service.slug, job_id=job_id, defaults=defaults)

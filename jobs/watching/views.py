@@ -36,10 +36,11 @@ def tells_by_default(browser: str) -> bool:
     return bool(subscriber and (subscriber.mail_to or subscriber.desktop))
 
 
-def start_watching(request: HttpRequest, service, job_id: str) -> None:
-    """Watch the job in the background, unless it needs this user's token (kept in the session only)."""
+def start_watching(request: HttpRequest, service, job_id: str, phase: str = "") -> None:
+    """Watch the job in the background (from the phase the user saw), unless it needs this user's
+    token, which is kept in the session only."""
     if token_for(request, service) is None:
-        checks.watch_job(service, job_id)
+        checks.watch_job(service, job_id, phase=phase)
         schedule()
 
 
@@ -57,7 +58,7 @@ def notify(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
     on = form.is_valid() and form.cleaned_data["on"]
     RememberedJob.objects.filter(pk=entry.pk).update(notify=on)
     if on:
-        start_watching(request, service, job_id)
+        start_watching(request, service, job_id, entry.phase)
         if token_for(request, service) is not None:
             messages.info(
                 request,
