@@ -25,6 +25,8 @@ from .uws.client import UWSClient
 from .uws.errors import Failure, ServiceError
 from .uws.model import ID_RE, Job
 from .uws.times import utc_iso
+from .watching import live
+from .watching.records import job_from_record
 
 # A watch request blocks on the service at most this long (UWS WAIT), so a
 # watched job costs the service about 6 requests a minute and holds a worker
@@ -68,12 +70,16 @@ def job_page(
         "destruction_local": job.destruction.strftime("%Y-%m-%dT%H:%M:%S") if job.destruction else "",
         "watching": not job.is_final,
         "poll_delay": poll_delay,
+        "from_record": not job.is_final and served_by_worker(request, service),
+        "poll_seconds": live.POLL_SECONDS,
         "announce": announce,
         "fragment": fragment,
         "job_commands": _job_commands(service, client, job_id, job, allowed),
         "error_spot": error_spot(job.error_summary.message if job.error_summary else None, job.query),
         "max_duration": _max_duration(service) if job.ran_out_of_time else None,
     }
+    if context["from_record"] and not fragment:
+        live.follow(service, job_id, job)  # the page is open: the worker watches the job eagerly
     if not fragment:
         context["last_commands"] = _pop_last_commands(request, service, client, job_id)
         context["watching_entry"] = RememberedJob.entry(request.browser_key, service.slug, job_id)
@@ -181,8 +187,15 @@ def _span(seconds: int) -> str:
     return f"{seconds} s"
 
 
+def served_by_worker(request: HttpRequest, service: Service) -> bool:
+    """Whether the live part of this user's job pages reads the worker's record (not with a token of theirs)."""
+    return token_for(request, service) is None and live.worker_running()
+
+
 def watch(request: HttpRequest, service: Service, client: UWSClient, job_id: str, shown_phase: str) -> HttpResponse:
-    """Answer htmx's watch request: the live part once the phase changes or WAIT ends."""
+    """Answer htmx's watch request: from the worker's record when a worker watches the job, else with a UWS WAIT."""
+    if served_by_worker(request, service):
+        return _watch_from_record(request, service, client, job_id, shown_phase)
     started = time.monotonic()
     try:
         job = client.get_job(job_id, wait=WATCH_WAIT, phase=shown_phase)
@@ -217,3 +230,17 @@ def watch(request: HttpRequest, service: Service, client: UWSClient, job_id: str
         poll_delay=0 if changed or honoured_wait else WATCH_BACKOFF,
         announce=changed,
     )
+
+
+def _watch_from_record(
+    request: HttpRequest, service: Service, client: UWSClient, job_id: str, shown_phase: str
+) -> HttpResponse:
+    """The live part from the portal's own record once the worker has seen a change; else nothing to swap (204)."""
+    record = live.follow(service, job_id)
+    if record.gone or not record.document or record.phase == shown_phase:
+        response = HttpResponse(status=204)  # htmx swaps nothing; the page asks again in 2 s
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+    job = job_from_record(record.document)
+    RememberedJob.remember(request.browser_key, service.slug, job_id, job)
+    return job_page(request, service, client, job, job_id, fragment=True, announce=True)

@@ -9,12 +9,13 @@ or slow is asked less and less often, never more.
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from ..models import RememberedJob
@@ -23,6 +24,7 @@ from ..uws import changes
 from ..uws.errors import Failure, ServiceError
 from ..uws.model import FINAL_PHASES, Job
 from .models import Flip, Notice, ServiceBudget, Subscriber, Watch
+from .records import job_record
 
 log = logging.getLogger("jobs.watching")
 
@@ -31,6 +33,8 @@ LONGEST = timedelta(minutes=5)
 LEASE = timedelta(seconds=60)  # a claim on a check; a worker killed in it frees the job after this
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_LONGEST = timedelta(hours=1)
+EAGER_WAIT = 5  # seconds of UWS WAIT for the job of an open page: short, so a worker is never held long
+EAGER_BACKOFF = timedelta(seconds=10)  # for a service that ignores WAIT
 EXPIRY_NOTICE = timedelta(hours=24)  # a job destroyed within this is announced
 KEEP_AHEAD = timedelta(days=3650)  # "far ahead", for a service that says no retention limit
 # Threads asking services within one tick: the checks wait on the network, not the CPU. On
@@ -59,51 +63,70 @@ def unwatch_if_unwanted(service_slug: str, job_id: str) -> None:
 
 
 def run_due_checks(now: datetime | None = None, limit: int = 200) -> int:
-    """Claim the due watches (within each service's budget) and check them; how many were checked."""
+    """Claim the due watches (within each service's budget) and check them; how many were checked.
+
+    A job whose page is open is checked eagerly, with a UWS WAIT, so that its page sees a
+    change at once; the others when their next check is due.
+    """
     now = now or timezone.now()
+    _forget_unwanted(now)
     budgets = {budget.service: budget for budget in ServiceBudget.objects.filter(backoff_until__gt=now)}
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    eager = Q(eager_until__gt=now) & (Q(next_eager_at__isnull=True) | Q(next_eager_at__lte=now)) & Q(gone=False)
     candidates = (
-        Watch.objects.filter(next_check_at__lte=now)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        Watch.objects.filter(free)
+        .filter(Q(next_check_at__lte=now) | eager)
         .exclude(service__in=list(budgets))
         .order_by("next_check_at")
-        .values_list("pk", "claimed_until")[:limit]
+        .values_list("pk", "claimed_until", "eager_until")[:limit]
     )
     claimed = [
-        pk
-        for pk, lease in candidates
+        (pk, bool(eager_until and eager_until > now))
+        for pk, lease, eager_until in candidates
         if Watch.objects.filter(pk=pk, claimed_until=lease).update(claimed_until=now + LEASE) == 1
     ]
     if not claimed:
         return 0
     threads = settings.PORTAL_WATCH_THREADS
     if threads <= 1:
-        for pk in claimed:
-            _check_in_thread(pk)
+        for pk, eagerly in claimed:
+            _check_in_thread(pk, eagerly)
     else:
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(_check_in_thread, claimed))
+            list(pool.map(lambda item: _check_in_thread(*item), claimed))
     return len(claimed)
 
 
-def _check_in_thread(pk: int) -> None:
+def _forget_unwanted(now: datetime) -> None:
+    """Watches only an open page wanted, a minute after the last page closed."""
+    wanted = RememberedJob.objects.filter(service=OuterRef("service"), job_id=OuterRef("job_id")).filter(
+        Q(notify=True) | Q(keep=True)
+    )
+    Watch.objects.filter(eager_until__lt=now - timedelta(minutes=1)).exclude(Exists(wanted)).delete()
+
+
+def _check_in_thread(pk: int, eagerly: bool = False) -> None:
     try:
-        check(Watch.objects.get(pk=pk))
+        check(Watch.objects.get(pk=pk), eagerly=eagerly)
     except Watch.DoesNotExist:
         pass  # unwatched while it waited
     finally:
         close_old_connections()
 
 
-def check(watch: Watch) -> None:
-    """Ask the service once, record any change, and set the next check."""
+def check(watch: Watch, *, eagerly: bool = False) -> None:
+    """Ask the service once (eagerly: with a UWS WAIT), record any change, and set the next check."""
     service = configured_services().get(watch.service)
     now = timezone.now()
     if service is None:  # no longer offered by this portal
         watch.delete()
         return
+    started = time.monotonic()
     try:
-        job = service.client(page=False).get_job(watch.job_id)
+        if eagerly and watch.phase:
+            job = service.client(page=False).get_job(watch.job_id, wait=EAGER_WAIT, phase=watch.phase)
+        else:
+            job = service.client(page=False).get_job(watch.job_id)
     except ServiceError as error:
         if error.failure == Failure.NOT_FOUND:
             _record(watch, Flip.GONE, None, now)
@@ -111,7 +134,13 @@ def check(watch: Watch) -> None:
             _failed(watch, service, error, now)
         return
     ServiceBudget.objects.filter(service=service.slug).update(failures=0, backoff_until=None)
+    now = timezone.now()
     _record(watch, Flip.PHASE, job, now)
+    if eagerly:
+        # A WAIT the service honoured may be asked again at once; one it ignored (an answer at
+        # once, no change) not for EAGER_BACKOFF: at most 6 requests a minute for an open page.
+        ignored = job.phase == watch.phase and time.monotonic() - started < EAGER_WAIT / 2
+        Watch.objects.filter(pk=watch.pk).update(next_eager_at=now + (EAGER_BACKOFF if ignored else timedelta(0)))
     if job.destruction is not None:
         _keep_or_announce(watch, service, job, now)
 
@@ -127,6 +156,7 @@ def _facts(job: Job) -> dict:
             {"id": result.id, "href": result.href, "size": result.size, "mime": result.mime_type}
             for result in job.results[:20]
         ],
+        "document": job_record(job),
     }
 
 

@@ -34,6 +34,10 @@ class Watch(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)  # a worker's lease on the check
     failures = models.PositiveIntegerField(default=0)  # checks in a row that failed
     checked_at = models.DateTimeField(null=True, blank=True)
+    # While a page of the job is open: watched eagerly (UWS WAIT), and the page reads `document`.
+    eager_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_eager_at = models.DateTimeField(null=True, blank=True)
+    document = models.JSONField(default=dict, blank=True)  # the whole job as last read (records.py)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["service", "job_id"], name="one_watch_per_job")]
