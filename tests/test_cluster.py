@@ -244,3 +244,38 @@ def test_two_workers_send_one_email_per_change_and_one_carries_on_when_the_other
         if round_number == 1:
             cluster.workers[0].send_signal(signal.SIGKILL)
             cluster.workers[0].wait(timeout=10)
+
+
+def test_ten_open_pages_on_one_job_cost_the_service_what_one_does_and_see_its_end_at_once(cluster):
+    browsers = [cluster.browser() for _ in range(10)]
+    cluster.fake.reply("GET", "/tap/async/live1", body=job_xml(job_id="live1", phase="EXECUTING"))
+    for browser in browsers:
+        page = browser.get(f"{cluster.url}/fake/async/live1", timeout=10).text
+        assert 'hx-trigger="every 2s"' in page  # read from the worker's record
+    asked_before = len([r for r in cluster.fake.requests if r.path == "/tap/async/live1"])
+    started = time.monotonic()
+    for _ in range(5):  # ten pages asking every 2 s, for 10 s
+        for browser in browsers:
+            answer = browser.get(
+                f"{cluster.url}/fake/async/live1",
+                params={"watch": "EXECUTING"},
+                headers={"HX-Request": "true"},
+                timeout=10,
+            )
+            assert answer.status_code == 204
+        time.sleep(2)
+    asked = len([r for r in cluster.fake.requests if r.path == "/tap/async/live1"]) - asked_before
+    minutes = (time.monotonic() - started) / 60
+    assert asked / minutes <= 6 + 2, f"{asked} requests to the service in {minutes:.2f} min for ten open pages"
+    cluster.fake.reply("GET", "/tap/async/live1", body=job_xml(job_id="live1", phase="COMPLETED"))
+    changed_at = time.monotonic()
+    while time.monotonic() - changed_at < 15:
+        answer = browsers[0].get(
+            f"{cluster.url}/fake/async/live1", params={"watch": "EXECUTING"}, headers={"HX-Request": "true"}, timeout=10
+        )
+        if answer.status_code == 200:
+            break
+        time.sleep(0.5)
+    assert answer.status_code == 200 and "COMPLETED" in answer.text
+    # The fake ignores WAIT, so the worker asks it every 10 s: the end shows within that, plus a poll.
+    assert time.monotonic() - changed_at < 10 + 2 + 1

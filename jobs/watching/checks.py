@@ -35,6 +35,7 @@ BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_LONGEST = timedelta(hours=1)
 EAGER_WAIT = 5  # seconds of UWS WAIT for the job of an open page: short, so a worker is never held long
 EAGER_BACKOFF = timedelta(seconds=10)  # for a service that ignores WAIT
+EAGER_AT_ONCE = 32  # the client's pool for WAITs to one service (transport.MAX_WATCHING)
 EXPIRY_NOTICE = timedelta(hours=24)  # a job destroyed within this is announced
 KEEP_AHEAD = timedelta(days=3650)  # "far ahead", for a service that says no retention limit
 # Threads asking services within one tick: the checks wait on the network, not the CPU. On
@@ -92,6 +93,8 @@ def run_due_checks(now: datetime | None = None, limit: int = 200) -> int:
         for pk, eagerly in claimed:
             _check_in_thread(pk, eagerly)
     else:
+        # The eager checks each wait on a UWS WAIT: each gets a thread, so that open pages do not queue.
+        threads = max(threads, min(EAGER_AT_ONCE, sum(eagerly for _, eagerly in claimed)))
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(lambda item: _check_in_thread(*item), claimed))
     return len(claimed)
@@ -130,6 +133,8 @@ def check(watch: Watch, *, eagerly: bool = False) -> None:
     except ServiceError as error:
         if error.failure == Failure.NOT_FOUND:
             _record(watch, Flip.GONE, None, now)
+        elif error.failure == Failure.BUSY:  # the portal's own limit, not the service's fault: next tick
+            Watch.objects.filter(pk=watch.pk).update(claimed_until=None)
         else:
             _failed(watch, service, error, now)
         return

@@ -18,16 +18,19 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from . import checks, mail
+from .models import Watch
 
 log = logging.getLogger("jobs.watching")
 
 TICK = timedelta(seconds=5)
+EAGER_TICK = timedelta(seconds=0)
 
 
 @task()
 def tick() -> dict[str, int]:
     """Checks and e-mails that are due; the next tick is scheduled before any of it."""
-    schedule()
+    eager = Watch.objects.filter(eager_until__gt=timezone.now()).exists()
+    schedule(EAGER_TICK if eager else TICK)  # an open page's job is asked again as soon as its WAIT ends
     checked = checks.run_due_checks()
     sent = mail.send_due() if mail.enabled() else 0
     # The record of each finished tick is kept an hour, for whoever looks; then it goes.

@@ -19,4 +19,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         schedule(delay=timedelta(0))
-        call_command("db_worker", interval=1, reload=False)
+        call_command("db_worker", interval=0.5, reload=False)
