@@ -37,7 +37,9 @@ def env_email_url(name: str) -> dict[str, object] | None:
     parts = urlsplit(value)
     schemes = {"smtp": (False, False, 25), "smtp+tls": (True, False, 587), "smtps": (False, True, 465)}
     if parts.scheme not in schemes or not parts.hostname:
-        raise ImproperlyConfigured(f"{name} must be smtp://host:port, smtp+tls://… or smtps://…, got {parts.scheme}://…")
+        raise ImproperlyConfigured(
+            f"{name} must be smtp://host:port, smtp+tls://… or smtps://…, got {parts.scheme}://…"
+        )
     tls, ssl, port = schemes[parts.scheme]
     return {
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
