@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import mimetypes
+from collections.abc import Callable, Iterator
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
@@ -11,12 +13,15 @@ from .decorators import allow
 from .error_pages import upstream_error
 from .forms import PreviewForm
 from .services import Service, find_service_or_404
-from .tables import PreviewError, preview, previewable
+from .tables import PreviewError, Table, preview, previewable, stream
+from .tables.writers import csv_chunks
 from .tokens import client_for
 from .uws.client import ResultLink, UWSClient
 from .uws.errors import ServiceError
 from .uws.model import Job, Result
-from .uws.transport import ExternalResult
+from .uws.transport import ExternalResult, ResultStream
+
+log = logging.getLogger("jobs.results")
 
 # File name extensions for the media types results come in (matched within the subtype).
 FILE_EXTENSIONS = {
@@ -110,3 +115,65 @@ def job_result_preview(request: HttpRequest, slug: str, job_id: str, result_id: 
         opened.close()
     context["limit"] = job.parameter("maxrec")
     return render(request, "jobs/result_preview.html", context)
+
+
+def _problem(request: HttpRequest, context: dict, problem: str, status: int) -> HttpResponse:
+    return render(request, "jobs/result_preview.html", {**context, "problem": problem}, status=status)
+
+
+def _converted(
+    request: HttpRequest,
+    slug: str,
+    job_id: str,
+    result_id: str,
+    write: Callable[[Table], Iterator[bytes]],
+    content_type: str,
+) -> HttpResponse:
+    """The result read as a table and written again by `write`, streamed through as it arrives.
+
+    What can go wrong before the first byte is a page: a result that is no table (409, the
+    request asked for what cannot be), one the reader refuses (502, the service's fault). After
+    that the transfer is broken off, so that the browser sees an incomplete download.
+    """
+    service = find_service_or_404(slug)
+    client = client_for(request, service)
+    context = {"service": service, "job_id": job_id, "result_id": result_id}
+    try:
+        job, result, link = _find_result(client, job_id, result_id)
+        if result is None:
+            return _no_result(request, service, job, result_id)
+        opened = None if link and not link.proxied else client.open_result(job_id, result_id)
+    except ServiceError as error:
+        return upstream_error(request, service, error, job_id)
+    if not isinstance(opened, ResultStream):
+        external = opened.url if opened else link.url
+        problem = "The result is kept on another host, which the portal does not fetch: download it there."
+        return _problem(request, {**context, "external": external}, problem, 409)
+    context["content_type"] = opened.content_type
+    if previewable(opened.content_type) is None:
+        opened.close()
+        return _problem(request, context, f"A result of type {opened.content_type} is not a table.", 409)
+    try:
+        table = stream(opened.chunks(), opened.content_type)
+    except PreviewError as error:
+        opened.close()
+        return _problem(request, context, f"The result cannot be read: {error}", 502)
+    response = StreamingHttpResponse(_written(write(table), opened), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{file_name(job_id, result_id, content_type)}"'
+    return response
+
+
+def _written(pieces: Iterator[bytes], opened: ResultStream) -> Iterator[bytes]:
+    try:
+        yield from pieces
+    except PreviewError as error:
+        log.warning("result %s broke off while converted: %s", opened.response.url, error)
+        raise ConnectionError(f"the result cannot be read to its end: {error}") from None
+    finally:
+        opened.close()
+
+
+@allow("GET")
+def job_result_csv(request: HttpRequest, slug: str, job_id: str, result_id: str) -> HttpResponse:
+    """A VOTable (or TSV) result as CSV with a header row, converted as it streams through."""
+    return _converted(request, slug, job_id, result_id, csv_chunks, "text/csv; charset=utf-8; header=present")

@@ -40,4 +40,5 @@ urlpatterns = [
     re_path(
         rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})/preview$", results.job_result_preview, name="job_result_preview"
     ),
+    re_path(rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})/csv$", results.job_result_csv, name="job_result_csv"),
 ]

@@ -17,13 +17,15 @@ What a preview does with a body it cannot read to the end:
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Iterable
 
-from .delimited import read_delimited
-from .reading import MAX_SECONDS, Column, Head, Preview, PreviewError
-from .votable import read_votable
+from .delimited import read_delimited, stream_delimited
+from .reading import MAX_SECONDS, Column, Head, Preview, PreviewError, Row, Table
+from .votable import read_votable, stream_votable
 
-__all__ = ["Column", "Preview", "PreviewError", "preview", "previewable"]
+__all__ = ["Column", "Preview", "PreviewError", "Row", "Table", "preview", "previewable", "stream"]
 
 _VOTABLE_TYPES = frozenset({"application/x-votable+xml", "application/votable+xml", "text/xml", "application/xml"})
 _DELIMITED_TYPES = {"text/csv": "csv", "text/tab-separated-values": "tsv"}
@@ -64,14 +66,35 @@ def preview(
     The chunks are consumed lazily and left unfinished once the preview is complete: closing
     the response is the caller's job.
     """
-    kind = previewable(content_type)
-    if kind is None:
-        raise PreviewError(f"a result of type {content_type.strip() or 'unknown'} has no preview: download it instead")
+    kind = _readable(content_type)
     head = Head(chunks, max_bytes, MAX_SECONDS if max_seconds is None else max_seconds)
     if kind == "votable":
         return read_votable(head, max_rows)
-    _, parameters = _media_type(content_type)
+    return read_delimited(head, kind, _has_header(content_type, kind), max_rows)
+
+
+def stream(chunks: Iterable[bytes], content_type: str) -> Table:
+    """The whole result, row after row, in constant memory: the preview's readers without their limits.
+
+    A download takes as long as it takes, so there is no byte limit and no deadline; reading
+    the metadata happens here, reading the rows when `Table.rows` is iterated.
+    """
+    kind = _readable(content_type)
+    head = Head(chunks, sys.maxsize, math.inf)
+    if kind == "votable":
+        return stream_votable(head)
+    return stream_delimited(head, kind, _has_header(content_type, kind))
+
+
+def _readable(content_type: str) -> str:
+    kind = previewable(content_type)
+    if kind is None:
+        raise PreviewError(f"a result of type {content_type.strip() or 'unknown'} has no preview: download it instead")
+    return kind
+
+
+def _has_header(content_type: str, kind: str) -> bool:
     # TAP 1.1 (Successful Queries): CSV has a header line only when its type says header=present (DaCHS's
     # csv_bare has none); IANA's text/tab-separated-values always has one (DaCHS's tsv has not).
-    header = parameters.get("header", "present" if kind == "tsv" else "absent") == "present"
-    return read_delimited(head, kind, header, max_rows)
+    _, parameters = _media_type(content_type)
+    return parameters.get("header", "present" if kind == "tsv" else "absent") == "present"

@@ -7,7 +7,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from .reading import Column, Head, Preview, PreviewError
+from .reading import Column, Head, Preview, PreviewError, Row, Table
 
 
 def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
@@ -34,10 +34,18 @@ def _header(records: Iterator[list[str]]) -> list[str] | None:
     return None
 
 
-def read_delimited(head: Head, kind: str, header: bool, max_rows: int) -> Preview:
+def _records(head: Head, kind: str) -> Iterator[list[str]]:
     # IANA's text/tab-separated-values has no quoting: a quote is an ordinary character.
     dialect = {"delimiter": ","} if kind == "csv" else {"delimiter": "\t", "quoting": csv.QUOTE_NONE}
-    records = csv.reader(_lines(head), **dialect)
+    return csv.reader(_lines(head), **dialect)
+
+
+def _names(width: int) -> list[str]:
+    return [f"col{number}" for number in range(1, width + 1)]
+
+
+def read_delimited(head: Head, kind: str, header: bool, max_rows: int) -> Preview:
+    records = _records(head, kind)
     try:
         names = _header(records) if header else None
         rows = list(islice(records, max_rows + 1))
@@ -54,7 +62,7 @@ def read_delimited(head: Head, kind: str, header: bool, max_rows: int) -> Previe
     if names is None:
         if header:
             raise PreviewError(f"the {kind.upper()} result has no header line")
-        names = [f"col{number}" for number in range(1, max(map(len, rows), default=0) + 1)]
+        names = _names(max(map(len, rows), default=0))
     width = len(names)
     return Preview(
         format=kind,
@@ -65,3 +73,34 @@ def read_delimited(head: Head, kind: str, header: bool, max_rows: int) -> Previe
         query_status=None,
         status_message=None,
     )
+
+
+def stream_delimited(head: Head, kind: str, header: bool) -> Table:
+    """Every row of a CSV or TSV result, as the lines arrive; the columns are those of its header line
+    (or of its first line, col1, col2..., when it has none), and every row is cut or padded to them."""
+    records = _records(head, kind)
+    try:
+        first = _header(records) if header else next(records, None)
+    except csv.Error as exc:
+        raise PreviewError(f"malformed {kind.upper()}: {exc}") from None
+    if head.broken:
+        raise PreviewError(f"the transfer broke off after {head.read} bytes")
+    if first is None:
+        raise PreviewError(f"the {kind.upper()} result has no header line" if header else "the result is empty")
+    names = first if header else _names(len(first))
+    width = len(names)
+
+    def row(record: list[str]) -> Row:
+        return tuple(cell or None for cell in (record + [""] * width)[:width])
+
+    def rows() -> Iterator[Row]:
+        if not header:
+            yield row(first)
+        try:
+            yield from map(row, records)
+        except csv.Error as exc:
+            raise PreviewError(f"malformed {kind.upper()}: {exc}") from None
+        if head.broken:
+            raise PreviewError(f"the transfer broke off after {head.read} bytes")
+
+    return Table(kind, None, tuple(Column(name, None, None, None, None, None) for name in names), rows())

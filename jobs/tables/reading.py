@@ -10,6 +10,8 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+Row = tuple[str | None, ...]  # cells as display text; None is NULL
+
 
 @dataclass(frozen=True)
 class Column:
@@ -26,7 +28,7 @@ class Preview:
     format: str  # "votable", "csv" or "tsv"
     serialization: str | None  # "TABLEDATA", "BINARY" or "BINARY2" for a VOTable with data
     columns: tuple[Column, ...]
-    rows: tuple[tuple[str | None, ...], ...]  # cells as display text; None is NULL
+    rows: tuple[Row, ...]
     more_rows: bool  # the result has, or may have, rows beyond these (or beyond the bytes read)
     query_status: str | None  # the last INFO name="QUERY_STATUS" read (DALI 1.1 §4.4)
     status_message: str | None  # that INFO's text
@@ -37,8 +39,23 @@ class Preview:
         return self.query_status == "OVERFLOW"
 
 
+@dataclass(frozen=True)
+class Table:
+    """A whole result as a stream: its columns, read before anything else, then its rows as they arrive.
+
+    Iterating `rows` reads the rest of the body, a piece at a time, and keeps none of it: a
+    CSV conversion or a download script costs the same memory for any size of result. A body
+    that turns out broken, or breaks off, raises PreviewError from the iteration.
+    """
+
+    format: str
+    serialization: str | None
+    columns: tuple[Column, ...]
+    rows: Iterator[Row]
+
+
 class PreviewError(ValueError):
-    """The result cannot be previewed; the message says why in words a user understands."""
+    """The result cannot be previewed (or read to its end); the message says why in words a user understands."""
 
 
 PIECE = 64 * 1024  # bytes handed to a parser at a time, so reading stops soon after the last row shown

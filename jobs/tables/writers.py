@@ -1,0 +1,35 @@
+"""Writers of a streamed `Table`: each takes its rows as they come and gives bytes in pieces.
+
+A writer keeps at most one piece of output: what it has written is handed on before the
+next rows are read, so the memory it needs does not grow with the result.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from .reading import PIECE, Table
+
+
+def csv_chunks(table: Table) -> Iterator[bytes]:
+    """The table as CSV (RFC 4180: CRLF line ends, quotes where needed) with a header row of the column names.
+
+    Cells are the preview's text (arrays as their items joined by spaces); NULL is an empty cell.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(column.name for column in table.columns)
+    for row in table.rows:
+        writer.writerow(row)
+        if buffer.tell() >= PIECE:
+            yield _drain(buffer)
+    yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> bytes:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text.encode()
