@@ -67,7 +67,7 @@ browser-tools:
 # The whole suite on SQLite (the default), then the tests of what the portal keeps
 # (remembered jobs, sessions) again on PostgreSQL, DaCHS's cluster (DATABASE_URL).
 TEST_DATABASE_URL := postgres://portal_test:portal_test@127.0.0.1:5432/portal_test
-POSTGRES_TESTS := tests/test_database.py tests/test_remembered.py tests/test_tokens.py tests/test_health.py tests/test_home.py tests/test_job_page.py tests/test_job_actions.py tests/test_job_list.py tests/test_new_job.py tests/test_results.py tests/test_following.py tests/watching
+POSTGRES_TESTS := tests/test_database.py tests/test_remembered.py tests/test_tokens.py tests/test_health.py tests/test_home.py tests/test_job_page.py tests/test_job_actions.py tests/test_job_list.py tests/test_new_job.py tests/test_results.py tests/test_following.py tests/test_remembering.py tests/watching
 
 test: test-python dachs vollt nginx chromium browser-tools
 	$(BIN)/ruff check .

@@ -34,6 +34,8 @@ from .watching.records import job_from_record
 WATCH_WAIT = 10
 # A service that ignores WAIT answers at once: then the page asks again after this.
 WATCH_BACKOFF = 10
+# Without JavaScript, the page of a job that may still change reloads itself this often (seconds).
+NO_SCRIPT_REFRESH = 15
 # Quick extensions of a job's life, from its current destruction time (or now).
 LIFE_EXTENSIONS = [("+1 day", timedelta(days=1)), ("+1 week", timedelta(weeks=1)), ("+30 days", timedelta(days=30))]
 LAST_ACTION = "last_action"
@@ -72,6 +74,7 @@ def job_page(
         "poll_delay": poll_delay,
         "from_record": not job.is_final and served_by_worker(request, service),
         "poll_seconds": live.POLL_SECONDS,
+        "refresh_seconds": NO_SCRIPT_REFRESH,
         "announce": announce,
         "fragment": fragment,
         "job_commands": _job_commands(service, client, job_id, job, allowed),

@@ -143,16 +143,20 @@ def posted_names() -> str:
 
 
 def outcome_message(outcome: Outcome, *, created: bool = False) -> str:
-    """One sentence on what the service did, from the job as it was read back."""
+    """One sentence on what the service did, from the job as it was read back.
+
+    It names no phase the job may since have left: the page shows the phase as it is
+    now, and a notice saying "now EXECUTING" above "Phase: COMPLETED" would contradict it.
+    """
     change, job = outcome.change, outcome.after
     if change.moves_phase:
         if change is changes.RUN:
-            prefix = f"Job {job.job_id} created and started" if created else "Run requested"
+            prefix = f"Job {job.job_id} created" if created else "Run requested"
             if outcome.ignored:
-                return f"{prefix}, but the service left the job {job.phase}."
-            return f"{prefix}: the job is now {job.phase}."
+                return f"{prefix}, but the service did not start it (it was {job.phase} when read back)."
+            return f"{prefix} and started by the service." if created else "Run requested: the service started the job."
         if outcome.ignored:
-            return f"Abort requested, but the service left the job {job.phase}."
+            return f"Abort requested, but the service did not abort the job (it was {job.phase} when read back)."
         return "Job aborted."
     if change is changes.SET_EXECUTION_DURATION:
         if outcome.kept_as_asked:

@@ -114,7 +114,7 @@ def test_the_run_form_runs_a_pending_job(client, uws):
     job_id = create(client, FAST_QUERY, run=False)
     response = client.post("/go", {"service": "dachs", "op": "run", "job_id": job_id}, follow=True)
     assert response.redirect_chain[-1][0] == f"/dachs/async/{job_id}"
-    assert any(message.startswith("Run requested: the job is now") for message in messages_of(response))
+    assert any(message == "Run requested: the service started the job." for message in messages_of(response))
     assert wait_for(uws, job_id, {"COMPLETED", "ERROR"}) == "COMPLETED"
 
 
@@ -123,7 +123,7 @@ def test_running_an_ended_job_says_dachs_ignored_it(client, uws):
     assert wait_for(uws, job_id, {"COMPLETED"}) == "COMPLETED"
     time.sleep(1.1)
     response = client.post(f"/dachs/async/{job_id}", {"PHASE": "RUN"}, follow=True)
-    assert "Run requested, but the service left the job COMPLETED." in messages_of(response)
+    assert "Run requested, but the service did not start it (it was COMPLETED when read back)." in messages_of(response)
 
 
 def test_a_bad_query_ends_in_error_and_its_message_is_shown(client, uws):

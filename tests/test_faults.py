@@ -107,7 +107,10 @@ class _Live(HTMLParser):
             self.found.append(f"<{tag}>")
         if tag == "script" and not values.get("src", "").startswith("/static/"):
             self.found.append(f"<script {values}>")
-        if tag == "meta" and "http-equiv" in values:
+        # The portal's own refresh of a job page without JavaScript reloads the same page (a number
+        # of seconds only); a refresh that names a URL would send the browser elsewhere.
+        own_refresh = values.get("http-equiv", "").lower() == "refresh" and values.get("content", "").isdigit()
+        if tag == "meta" and "http-equiv" in values and not own_refresh:
             self.found.append(f"<meta http-equiv={values['http-equiv']}>")
         for name, value in values.items():
             if name.startswith("on"):

@@ -69,7 +69,7 @@ def test_run_form_runs_the_job_and_ends_at_its_page(client, fake):
     assert response.redirect_chain[-1][0] == "/fake/async/abc123"
     (run,) = changes(fake)
     assert run.form == {"PHASE": ["RUN"]}
-    assert "Run requested: the job is now EXECUTING." in messages_of(response)
+    assert "Run requested: the service started the job." in messages_of(response)
 
 
 def test_changing_forms_need_a_post(client, fake):

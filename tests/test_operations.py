@@ -66,17 +66,17 @@ def test_only_delete_asks_to_be_confirmed():
         (
             Outcome(changes.RUN, None, "PENDING", Job("j1", "EXECUTING")),
             False,
-            "Run requested: the job is now EXECUTING.",
+            "Run requested: the service started the job.",
         ),
         (
             Outcome(changes.RUN, None, "PENDING", Job("j1", "QUEUED")),
             True,
-            "Job j1 created and started: the job is now QUEUED.",
+            "Job j1 created and started by the service.",
         ),
         (
             Outcome(changes.RUN, None, "COMPLETED", Job("j1", "COMPLETED")),
             False,
-            "Run requested, but the service left the job COMPLETED.",
+            "Run requested, but the service did not start it (it was COMPLETED when read back).",
         ),
         (Outcome(changes.ABORT, None, "EXECUTING", Job("j1", "ABORTED")), False, "Job aborted."),
         (

@@ -124,7 +124,7 @@ def test_a_run_job_completes_and_its_binary_votable_is_previewed_and_downloaded_
 def test_the_run_form_runs_a_pending_job(client, uws):
     job_id = create(client, FAST_QUERY, run=False)
     response = client.post("/go", {"service": "vollt", "op": "run", "job_id": job_id}, follow=True)
-    assert any(message.startswith("Run requested: the job is now") for message in messages_of(response))
+    assert any(message == "Run requested: the service started the job." for message in messages_of(response))
     assert wait_for(uws, job_id, {"COMPLETED", "ERROR"}) == "COMPLETED"
 
 

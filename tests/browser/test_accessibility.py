@@ -114,7 +114,7 @@ def test_a_new_query_is_written_and_submitted_with_the_keyboard_alone(page, dach
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/dachs/async/[^/?#]+$"))
     dachs_jobs.append(page.url.rsplit("/", 1)[-1])
-    expect(page.locator(".messages")).to_contain_text("created and started")
+    expect(page.locator(".messages")).to_contain_text("created and started by the service")
 
 
 def test_the_job_page_tells_a_screen_reader_each_new_phase(page, uws, dachs_jobs):

@@ -91,7 +91,7 @@ def test_the_run_form_starts_a_pending_job(page, js, uws, dachs_jobs, console_er
     form.get_by_role("button", name="Run").click()
 
     page.wait_for_url(f"**/dachs/async/{job_id}")
-    expect(messages(page)).to_contain_text("Run requested: the job is now")
+    expect(messages(page)).to_contain_text("Run requested: the service started the job.")
     assert follow_job(page, js, ["COMPLETED", "ERROR"]) == "COMPLETED"
     assert console_errors == []
 
@@ -191,7 +191,7 @@ def test_the_delete_form_asks_first_and_then_deletes(page, js, uws, dachs_jobs, 
 def test_a_new_query_is_followed_to_completed_previewed_and_downloaded(page, js, dachs_jobs, console_errors):
     job_id = submit_query(page, FEW_SLOW)
     dachs_jobs.append(job_id)
-    expect(messages(page)).to_contain_text(f"Job {job_id} created and started")
+    expect(messages(page)).to_contain_text(f"Job {job_id} created and started by the service.")
     if js:
         expect(phase_heading(page)).to_have_text(re.compile("^Phase: (QUEUED|EXECUTING)$"))
         page.evaluate("window.stillTheSamePage = true")  # gone if the page were loaded again

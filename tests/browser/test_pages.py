@@ -249,3 +249,41 @@ def test_it_fits_a_phone_and_is_light(page: Page, state: State, jobs, console_er
     # An error page's own status is logged as a failed load; nothing else may be.
     errors = [e for e in console_errors if not re.match(r"Failed to load resource: the server responded", e)]
     assert errors == []
+
+
+FIRST_SCREEN = {
+    "PENDING": "#job-run-now",
+    "EXECUTING": "#job-abort-now",
+    "COMPLETED": "#first-result-1-preview",
+    "ERROR": "#job-resubmit-now",
+    "ABORTED": "text=It has no results: it was aborted",
+}
+
+
+@pytest.mark.parametrize("phase", list(FIRST_SCREEN))
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+@pytest.mark.parametrize("script", [True, False], ids=["js", "no-js"])
+def test_the_first_screen_holds_the_job_its_phase_and_what_the_phase_asks_for(
+    new_context, jobs, phase, width, height, script
+):
+    context = new_context(viewport={"width": width, "height": height}, java_script_enabled=script)
+    page = context.new_page()
+    hold_watch_requests(page)
+    page.goto(f"/dachs/async/{jobs[phase]}")
+    wanted = {
+        "the job": page.get_by_role("heading", level=1),
+        "its phase": page.locator("#phase"),
+        "its service and times": page.locator(".job-summary"),
+        "what the phase asks for": page.locator(FIRST_SCREEN[phase]).first,
+    }
+    for what, locator in wanted.items():
+        box = locator.bounding_box()
+        assert box is not None, f"{phase} at {width} px: {what} is not shown"
+        assert box["y"] + box["height"] <= height, f"{phase} at {width}×{height}: {what} is below the first screen"
+    page.screenshot(path=str(_first_screen_path(f"first-{phase.lower()}-{width}-{'js' if script else 'nojs'}")))
+
+
+def _first_screen_path(name: str):
+    from tests.browser.conftest import _screenshot_path
+
+    return _screenshot_path(name)
