@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 from collections.abc import Callable, Iterator
+from functools import partial
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
@@ -14,6 +15,7 @@ from .error_pages import upstream_error
 from .forms import PreviewForm
 from .services import Service, find_service_or_404
 from .tables import PreviewError, Table, preview, previewable, stream
+from .tables.access import NoFiles, download_script, has_files, row_links
 from .tables.writers import csv_chunks
 from .tokens import client_for
 from .uws.client import ResultLink, UWSClient
@@ -108,7 +110,9 @@ def job_result_preview(request: HttpRequest, slug: str, job_id: str, result_id: 
         if previewable(opened.content_type) is None:
             context["problem"] = f"Results of type {opened.content_type} are offered for download only."
         else:
-            context["table"] = preview(opened.chunks(), opened.content_type, max_rows=rows)
+            table = context["table"] = preview(opened.chunks(), opened.content_type, max_rows=rows)
+            context["links"] = row_links(table.columns, table.rows)
+            context["has_files"] = has_files(table.columns)
     except PreviewError as error:
         context["problem"] = f"The result cannot be previewed: {error}"
     finally:
@@ -128,6 +132,7 @@ def _converted(
     result_id: str,
     write: Callable[[Table], Iterator[bytes]],
     content_type: str,
+    filename: str,
 ) -> HttpResponse:
     """The result read as a table and written again by `write`, streamed through as it arrives.
 
@@ -154,12 +159,15 @@ def _converted(
         opened.close()
         return _problem(request, context, f"A result of type {opened.content_type} is not a table.", 409)
     try:
-        table = stream(opened.chunks(), opened.content_type)
+        pieces = write(stream(opened.chunks(), opened.content_type))
     except PreviewError as error:
         opened.close()
         return _problem(request, context, f"The result cannot be read: {error}", 502)
-    response = StreamingHttpResponse(_written(write(table), opened), content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{file_name(job_id, result_id, content_type)}"'
+    except NoFiles as error:
+        opened.close()
+        return _problem(request, context, f"There is no download script: {error}.", 409)
+    response = StreamingHttpResponse(_written(pieces, opened), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
@@ -176,4 +184,15 @@ def _written(pieces: Iterator[bytes], opened: ResultStream) -> Iterator[bytes]:
 @allow("GET")
 def job_result_csv(request: HttpRequest, slug: str, job_id: str, result_id: str) -> HttpResponse:
     """A VOTable (or TSV) result as CSV with a header row, converted as it streams through."""
-    return _converted(request, slug, job_id, result_id, csv_chunks, "text/csv; charset=utf-8; header=present")
+    content_type = "text/csv; charset=utf-8; header=present"
+    filename = file_name(job_id, result_id, content_type)
+    return _converted(request, slug, job_id, result_id, csv_chunks, content_type, filename)
+
+
+@allow("GET")
+def job_result_script(request: HttpRequest, slug: str, job_id: str, result_id: str) -> HttpResponse:
+    """A shell script that fetches the files behind the result's rows (ObsCore access_url), one curl line each."""
+    title = f"result {result_id} of job {job_id} on {find_service_or_404(slug).title}"
+    write = partial(download_script, title=title)
+    filename = f"{job_id}-{result_id}-files.sh"
+    return _converted(request, slug, job_id, result_id, write, "text/x-shellscript; charset=utf-8", filename)

@@ -41,4 +41,7 @@ urlpatterns = [
         rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})/preview$", results.job_result_preview, name="job_result_preview"
     ),
     re_path(rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})/csv$", results.job_result_csv, name="job_result_csv"),
+    re_path(
+        rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})/script$", results.job_result_script, name="job_result_script"
+    ),
 ]

@@ -48,6 +48,30 @@ for a query that runs about n seconds.</meta>
 		</viewStatement>
 	</table>
 
+	<!-- ObsCore-shaped rows (ObsCore 1.1 §4.7): the files behind them, and
+	     DataLink documents for some.  The portal shows the URLs as links and
+	     writes a download script; it never fetches them. -->
+	<table id="files" onDisk="True" adql="True" primary="obs_id">
+		<meta name="description">20 ObsCore-shaped rows; obs_id is file-NN (NN 1..20),
+access_url http://files.example.org/data/file-NN.fits, access_format
+application/fits, but every fifth row is a DataLink document
+(http://files.example.org/dl?ID=ivo://portaltest/file-NN), row 7 has an
+ftp URL and row 13 none; access_estsize is NN*100 kB; s_ra=NN*15,
+s_dec=NN*4-42.</meta>
+		<column name="obs_id" type="text" required="True"
+			ucd="meta.id" description="Observation id, file-NN"/>
+		<column name="access_url" type="text"
+			ucd="meta.ref.url" description="Where the file (or its DataLink document) is"/>
+		<column name="access_format" type="text"
+			ucd="meta.code.mime" description="Its media type"/>
+		<column name="access_estsize" type="bigint" unit="kbyte"
+			ucd="phys.size;meta.file" description="Its estimated size"/>
+		<column name="s_ra" type="double precision" unit="deg"
+			ucd="pos.eq.ra" description="Right ascension of the centre"/>
+		<column name="s_dec" type="double precision" unit="deg"
+			ucd="pos.eq.dec" description="Declination of the centre"/>
+	</table>
+
 	<!-- Rows come from an embedded grammar, so no input file is needed.
 	     Decimal steps are computed as integer/100 (or /10) so that the
 	     stored doubles are the ones closest to the decimal values
@@ -72,6 +96,36 @@ for a query that runs about n seconds.</meta>
 		<make table="objects"/>
 		<!-- the view depends on objects; DaCHS drops it with the table -->
 		<recreateAfter>makeSlow</recreateAfter>
+	</data>
+
+	<data id="importFiles">
+		<sources item="generated"/>
+		<embeddedGrammar>
+			<iterator>
+				<code>
+					for i in range(1, 21):
+						datalink = i % 5 == 0
+						if i == 7:
+							url = "ftp://files.example.org/data/file-%02d.fits" % i
+						elif i == 13:
+							url = None
+						elif datalink:
+							url = "http://files.example.org/dl?ID=ivo://portaltest/file-%02d" % i
+						else:
+							url = "http://files.example.org/data/file-%02d.fits" % i
+						yield {
+							"obs_id": "file-%02d" % i,
+							"access_url": url,
+							"access_format": "application/x-votable+xml;content=datalink"
+								if datalink else "application/fits",
+							"access_estsize": i * 100,
+							"s_ra": i * 15.0,
+							"s_dec": i * 4.0 - 42,
+						}
+				</code>
+			</iterator>
+		</embeddedGrammar>
+		<make table="files"/>
 	</data>
 
 	<data id="makeSlow" auto="False">
