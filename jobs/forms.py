@@ -82,7 +82,7 @@ class JobOperationForm(forms.Form):
 
     service = forms.ChoiceField(label="Service")
     op = forms.ChoiceField(choices=[(op.id, op.label) for op in START_PAGE], label="Operation")
-    job_id = forms.CharField(label="Job id", max_length=128, validators=[job_id_validator], strip=True)
+    job_id = forms.CharField(label="Job id or job URL", max_length=2000, strip=True)
     executionduration = ExecutionDurationField(required=False)
     destruction = DestructionField(required=False)
 
@@ -92,6 +92,21 @@ class JobOperationForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        given = data.get("job_id", "")
+        if "://" in given:
+            # A job URL as the service gave it: it names the service too (a configured one only).
+            from .remembered import service_and_job_of
+
+            found = service_and_job_of(given)
+            if found is None:
+                self.add_error("job_id", "This is not the URL of a job of a service this portal offers.")
+            else:
+                data["service"], data["job_id"] = found[0].slug, found[1]
+        elif given:
+            try:
+                job_id_validator(given)
+            except forms.ValidationError as error:
+                self.add_error("job_id", error)
         op = data.get("op")
         if op == "executionduration" and data.get("executionduration") is None:
             self.add_error("executionduration", "Give the new execution duration in seconds.")
@@ -161,7 +176,7 @@ class NewJobForm(forms.Form):
     query = forms.CharField(
         label="ADQL query",
         max_length=MAX_QUERY_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
         error_messages={"required": "The query is empty: write an ADQL query."},
     )
     format = forms.ChoiceField(label="Result format", choices=FORMATS, initial="votable")

@@ -16,7 +16,7 @@ def test_home_shows_the_seven_operations_and_the_new_query_form(client, fake):
     page = text(response)
     for label in ("Run", "Status", "Execution duration", "Destruction", "Results", "Abort", "Delete"):
         assert f"<h3>{label}</h3>" in page
-    assert page.count('name="job_id"') == 7
+    assert page.count('name="job_id"') == 8  # the seven forms and the box that opens a job
     assert 'action="/fake/async"' in page
     assert fake.requests == []  # nothing is asked of a service to show the page
 
@@ -82,3 +82,25 @@ def test_the_start_page_picks_a_service(client, fake):
     page = text(client.get("/", {"service": "dead"}))
     assert '<option value="dead" selected>' in page
     assert 'name="service" value="dead"' in page  # the job-id forms are for it
+
+
+def test_the_new_query_form_comes_first_then_the_box_that_opens_a_job(client, fake):
+    page = text(client.get("/fake/"))
+    assert page.index('id="new-query"') < page.index('id="open-job"') < page.index('id="manage"')
+    assert 'rows="12"' in page
+
+
+def test_a_job_url_of_a_configured_service_opens_that_job(client, fake):
+    response = client.get("/go", {"service": "dead", "op": "status", "job_id": f"{fake.url}/tap/async/abc"})
+    assert response.status_code == 302 and response["Location"] == "/fake/async/abc"
+
+
+def test_a_url_of_no_configured_service_is_refused_and_kept_without_a_request(client, fake):
+    response = client.get(
+        "/go", {"service": "fake", "op": "status", "job_id": "https://elsewhere.example.org/tap/async/x"}
+    )
+    assert response.status_code == 400
+    page = text(response)
+    assert "not the URL of a job of a service this portal offers" in page
+    assert 'value="https://elsewhere.example.org/tap/async/x"' in page and "data-focus" in page
+    assert fake.requests == []

@@ -170,7 +170,7 @@ def test_the_keyboard_focus_survives_the_page_following_the_job(page, uws, dachs
     job_id = create(uws, dachs_jobs, "SELECT TOP 60 * FROM portaltest.slow", run=True)
     wait_for_phase(uws, job_id, {"EXECUTING"})
     page.goto(f"/dachs/async/{job_id}")
-    abort = page.get_by_role("button", name="Abort")
+    abort = page.get_by_role("button", name="Abort the job")
     page.locator("body").focus()
     while not abort.evaluate("button => button === document.activeElement"):
         page.keyboard.press("Tab")
@@ -178,7 +178,7 @@ def test_the_keyboard_focus_survives_the_page_following_the_job(page, uws, dachs
     replaced = "() => new Promise(done => document.body.addEventListener('htmx:afterSettle', done, {once: true}))"
     page.evaluate(replaced)
     page.evaluate(replaced)
-    assert page.evaluate(FOCUSED)["element"] == "button#job-abort Abort"
+    assert page.evaluate(FOCUSED)["element"] == "button#job-abort-now Abort the job"
     page.keyboard.press("Enter")  # the button still has the focus: the abort is sent
     # While watch requests wait on it, DaCHS may still say EXECUTING just after an abort.
     expect(page.locator(".messages")).to_contain_text(re.compile(r"Job aborted\.|Abort requested"))

@@ -223,7 +223,7 @@ def test_a_slow_job_is_aborted_while_it_executes(page, js, dachs_jobs, console_e
     dachs_jobs.append(job_id)
     assert follow_job(page, js, ["EXECUTING", "COMPLETED", "ERROR"]) == "EXECUTING"
 
-    page.get_by_role("button", name="Abort").click()
+    page.get_by_role("button", name="Abort the job").click()
     expect(messages(page)).to_have_text("Job aborted.")
     expect(phase_heading(page)).to_have_text("Phase: ABORTED")
     assert console_errors == []
