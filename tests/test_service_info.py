@@ -40,8 +40,8 @@ def test_the_service_box_shows_availability_and_limits(fake):
     fake.reply("GET", "/tap/capabilities", body=CAPABILITIES)
     page = Client().get("/fake/service").content.decode()
     assert "Up</strong> since 2026-11-20 08:00 UTC" in page
-    assert "3600 s by default, at most 7200 s" in page
-    assert "172800 s by default" in page
+    assert "1 hour by default, at most 2 hours" in page
+    assert "2 days by default" in page
     assert "20000 rows by default, at most 2000000 rows" in page
 
 
