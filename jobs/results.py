@@ -14,8 +14,9 @@ from .decorators import allow
 from .error_pages import upstream_error
 from .forms import PreviewForm
 from .services import Service, find_service_or_404
-from .tables import PreviewError, Table, preview, previewable, stream
+from .tables import Preview, PreviewError, Table, preview, previewable, stream
 from .tables.access import NoFiles, download_script, has_files, row_links
+from .tables.plots import PlotError, numeric_columns, plan, png, sky_columns
 from .tables.writers import csv_chunks
 from .tokens import client_for
 from .uws.client import ResultLink, UWSClient
@@ -118,7 +119,71 @@ def job_result_preview(request: HttpRequest, slug: str, job_id: str, result_id: 
     finally:
         opened.close()
     context["limit"] = job.parameter("maxrec")
-    return render(request, "jobs/result_preview.html", context)
+    status = 200
+    if "table" in context:
+        status = _plot_context(request, context["table"], context)
+    return render(request, "jobs/result_preview.html", context, status=status)
+
+
+def _wanted_plot(request: HttpRequest) -> tuple[str, str, str] | None:
+    """The plot the query string asks for: (kind, x, y), or None."""
+    kind = request.GET.get("plot", "")
+    return (kind, request.GET.get("x", ""), request.GET.get("y", "")) if kind else None
+
+
+def _plot_context(request: HttpRequest, table: Preview, context: dict) -> int:
+    """The plot form's choices, and the plot asked for or why it cannot be drawn (then 400: the request is at fault)."""
+    context["numeric"] = numeric_columns(table)
+    context["sky"] = sky_columns(table.columns)
+    wanted = _wanted_plot(request)
+    context["wanted"] = wanted or ("histogram", "", "")
+    if wanted is None:
+        return 200
+    try:
+        context["plot"] = plan(table, *wanted)
+    except PlotError as error:
+        context["plot_problem"] = f"No plot: {error}."
+        return 400
+    context["plot_query"] = request.GET.urlencode()
+    return 200
+
+
+@allow("GET")
+def job_result_plot(request: HttpRequest, slug: str, job_id: str, result_id: str) -> HttpResponse:
+    """The plot of the preview page as a PNG, drawn from the same rows (the page has its text alternative)."""
+    service = find_service_or_404(slug)
+    wanted = _wanted_plot(request)
+    if wanted is None:
+        return _text("Say which plot: plot=histogram, scatter or sky, with x (and y).", 400)
+    client = client_for(request, service)
+    try:
+        _, result, link = _find_result(client, job_id, result_id)
+        if result is None:
+            return _text(f"Job {job_id} has no result {result_id}.", 404)
+        if link and not link.proxied:
+            return _text("The result is kept on another host, which the portal does not fetch.", 409)
+        opened = client.open_result(job_id, result_id)
+    except ServiceError as error:
+        return _text(f"The service failed: {error}", 502)
+    if isinstance(opened, ExternalResult):
+        return _text("The result is kept on another host, which the portal does not fetch.", 409)
+    try:
+        table = preview(opened.chunks(), opened.content_type, max_rows=PreviewForm(request.GET).wanted())
+    except PreviewError as error:
+        return _text(f"The result cannot be read: {error}", 502)
+    finally:
+        opened.close()
+    try:
+        drawn = png(plan(table, *wanted))
+    except PlotError as error:
+        return _text(f"No plot: {error}.", 400)
+    response = HttpResponse(drawn, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def _text(message: str, status: int) -> HttpResponse:
+    return HttpResponse(message, content_type="text/plain; charset=utf-8", status=status)
 
 
 def _problem(request: HttpRequest, context: dict, problem: str, status: int) -> HttpResponse:

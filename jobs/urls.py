@@ -44,4 +44,5 @@ urlpatterns = [
     re_path(
         rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})/script$", results.job_result_script, name="job_result_script"
     ),
+    re_path(rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})/plot\.png$", results.job_result_plot, name="job_result_plot"),
 ]
