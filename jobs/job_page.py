@@ -66,10 +66,9 @@ def job_page(
         "results": _results(service, client, job, job_id),
         "refusal": refusal,
         "now": now,
-        "now_local": now.strftime("%Y-%m-%dT%H:%M"),
         "timing": _timing(job, now),
         "extensions": _extensions(job, now),
-        "destruction_local": job.destruction.strftime("%Y-%m-%dT%H:%M:%S") if job.destruction else "",
+        "destruction_local": utc_text(job.destruction) if job.destruction else "",
         "watching": not job.is_final,
         "poll_delay": poll_delay,
         "from_record": not job.is_final and served_by_worker(request, service),
@@ -91,6 +90,11 @@ def job_page(
     response = render(request, template, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def utc_text(moment: datetime) -> str:
+    """A time as the destruction field shows it: UTC, 24 hours, to the second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _max_duration(service: Service) -> int | None:
