@@ -38,6 +38,7 @@ def _home_page(
     new_job_form=None,
     status=200,
     creation_failure: dict | None = None,
+    fixing: dict | None = None,
 ):
     facts = service_facts(service, fetch=False)
     return render(
@@ -53,6 +54,7 @@ def _home_page(
             "has_token": token_for(request, service) is not None,
             "token_form": TokenForm(),
             "creation_failure": creation_failure,
+            "fixing": fixing,
         },
         status=status,
     )
@@ -92,7 +94,11 @@ def service_home(request: HttpRequest, slug: str) -> HttpResponse:
         initial["format"] = job.parameter("format")
     form = NewJobForm(initial=initial, formats=format_choices(service_facts(service, fetch=False)))
     messages.info(request, f"The new-query form holds the query of job {resubmit}: edit it and submit.")
-    return _home_page(request, service, new_job_form=form)
+    fixing = None
+    if job.error_summary and job.error_summary.message:
+        # What went wrong, beside the query: the service's words, and the spot (the editor's cursor goes there).
+        fixing = {"message": job.error_summary.message, "spot": error_spot(job.error_summary.message, job.query)}
+    return _home_page(request, service, new_job_form=form, fixing=fixing)
 
 
 @allow("GET")

@@ -104,3 +104,16 @@ def test_a_url_of_no_configured_service_is_refused_and_kept_without_a_request(cl
     assert "not the URL of a job of a service this portal offers" in page
     assert 'value="https://elsewhere.example.org/tap/async/x"' in page and "data-focus" in page
     assert fake.requests == []
+
+
+def test_resubmitting_a_failed_job_shows_its_error_beside_the_query_and_where_the_cursor_goes(client, fake):
+    error = (
+        '<uws:errorSummary type="fatal"><uws:message>Unknown column nosuchcol [l.2 c.6 - l.2 c.15]'
+        "</uws:message></uws:errorSummary>"
+    )
+    query = "SELECT *\nFROM nosuchcol"
+    fake.reply("GET", "/tap/async/bad", body=job_xml(job_id="bad", phase="ERROR", query=query, error=error))
+    page = text(client.get("/fake/", {"resubmit": "bad"}))
+    assert 'id="fixing"' in page and "Unknown column nosuchcol" in page
+    assert "<mark>nosuchcol</mark>" in page
+    assert 'id="query-spot" data-line="2" data-column="6"' in page

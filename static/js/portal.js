@@ -72,3 +72,17 @@ document.addEventListener("DOMContentLoaded", () => {
     history.replaceState(null, "", location.pathname);
   }
 });
+
+// Fixing a query: the cursor goes to the spot the service's error points at (line and column, from 1).
+document.addEventListener("DOMContentLoaded", () => {
+  const spot = document.getElementById("query-spot");
+  const editor = document.querySelector("textarea[name=query]");
+  if (!spot || !editor) return;
+  const lines = editor.value.split("\n");
+  const line = Math.min(Number(spot.dataset.line), lines.length);
+  let offset = lines.slice(0, line - 1).reduce((sum, text) => sum + text.length + 1, 0);
+  offset += Math.min(Number(spot.dataset.column) - 1, lines[line - 1].length);
+  editor.focus({preventScroll: true});
+  editor.setSelectionRange(offset, offset);
+  editor.scrollIntoView({block: "center"});
+});

@@ -287,3 +287,14 @@ def _first_screen_path(name: str):
     from tests.browser.conftest import _screenshot_path
 
     return _screenshot_path(name)
+
+
+def test_fixing_a_failed_query_puts_the_cursor_at_the_spot_the_error_names(page, jobs):
+    page.goto(f"/dachs/?resubmit={jobs['ERROR']}")
+    expect(page.locator("#fixing")).to_contain_text("line 3, column 12")
+    editor = page.get_by_label("ADQL query")
+    expect(editor).to_be_focused()
+    offset = editor.evaluate("area => area.selectionStart")
+    lines = FAILING.split("\n")
+    assert offset == len(lines[0]) + 1 + len(lines[1]) + 1 + 11  # line 3, column 12
+    page.screenshot(path=str(_first_screen_path("fixing-a-query")), full_page=True)
