@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from .operations import BY_ID, Operation
+from .results import file_name
 
 # What the commands of a change show when the job has no value of its own to start from.
 DEFAULT_VALUES = {"executionduration": "3600", "destruction": "2030-01-01T00:00:00Z"}
@@ -41,13 +42,52 @@ def for_job(jobs_url: str, job_id: str, operation_id: str, value: str | None = N
     if operation.change is not None:
         curl, wget = _change_lines(operation, job, value)
     elif operation_id == "results":
+        # `value` is what the result is: its media type, or the FORMAT the job asked for.
+        media_type = result_media_type(value)
         result = f"{job}/results/result"
-        curl = f"curl -L -o {_q(job_id + '-result')} {_q(result)}"
-        wget = f"wget -O {_q(job_id + '-result')} {_q(result)}"
+        name = file_name(job_id, "result", media_type) if media_type else f"{job_id}-result"
+        curl = f"curl -L -o {_q(name)} {_q(result)}"
+        wget = f"wget -O {_q(name)} {_q(result)}"
+        pyvo = _reading(media_type, job)
     else:
         url = job + ("/error" if operation_id == "error" else "")
         curl, wget = f"curl {_q(url)}", f"wget -q -O - {_q(url)}"
     return Commands(operation.command_title, curl, wget, pyvo)
+
+
+# The FORMAT values of TAP 1.1 §2.7.1 (and DaCHS's), as the media types of what they give.
+_FORMATS = {
+    "votable": "application/x-votable+xml",
+    "votable/td": "application/x-votable+xml",
+    "votable/b2": "application/x-votable+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "fits": "application/fits",
+    "json": "application/json",
+}
+
+
+def result_media_type(value: str | None) -> str | None:
+    """The media type of a result, from its own type or the FORMAT the job asked for."""
+    if not value:
+        return None
+    value = value.strip().lower()
+    return value if "/" in value and not value.startswith("votable") else _FORMATS.get(value)
+
+
+_ASTROPY_FORMATS = {"text/csv": "ascii.csv", "text/tab-separated-values": "ascii.tab", "application/fits": "fits"}
+
+
+def _reading(media_type: str | None, job: str) -> str:
+    """The pyvo lines that read the result the way its format needs (a CSV result is no VOTable)."""
+    opened = f"job = pyvo.dal.AsyncTAPJob({job!r})\n"
+    form = _ASTROPY_FORMATS.get((media_type or "").split(";")[0])
+    if form:
+        return (
+            f"import pyvo\nfrom astropy.table import Table\n\n{opened}"
+            f"table = Table.read(job.result_uri, format={form!r})\nprint(table)"
+        )
+    return f"import pyvo\n\n{opened}table = job.fetch_result().to_table()\nprint(table)"
 
 
 def _change_lines(operation: Operation, job: str, value: str | None) -> tuple[str, str]:

@@ -129,9 +129,11 @@ def _job_commands(
     if job.phase == "ERROR" or job.error_summary:
         wanted.append("error")
     wanted += [operation.id for operation in allowed]
+    first = job.results[0] if job.results else None
     values = {
         "executionduration": str(job.execution_duration) if job.execution_duration is not None else None,
         "destruction": utc_iso(job.destruction) if job.destruction else None,
+        "results": (first.mime_type if first else None) or job.parameter("format"),
     }
     made = [commands.for_job(client.jobs_url, job_id, operation, values.get(operation)) for operation in wanted]
     parameters = commands.creation_parameters(job) if service.tap else {}

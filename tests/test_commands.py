@@ -115,3 +115,22 @@ def test_the_job_page_shows_how_to_create_the_same_job_again(client, fake):
     sent = dict(words[i + 1].split("=", 1) for i, word in enumerate(words) if word == "--data-urlencode")
     assert sent == {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": query, "FORMAT": "csv", "MAXREC": "7"}
     assert words[-1] == f"{fake.url}/tap/async"
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "reads"),
+    [
+        ("text/csv", "j1-result.csv", "Table.read(job.result_uri, format='ascii.csv')"),
+        ("csv", "j1-result.csv", "Table.read(job.result_uri, format='ascii.csv')"),
+        ("tsv", "j1-result.tsv", "Table.read(job.result_uri, format='ascii.tab')"),
+        ("application/fits", "j1-result.fits", "Table.read(job.result_uri, format='fits')"),
+        ("votable", "j1-result.vot", "job.fetch_result().to_table()"),
+        ("application/x-votable+xml;serialization=BINARY2", "j1-result.vot", "job.fetch_result().to_table()"),
+        (None, "j1-result", "job.fetch_result().to_table()"),
+    ],
+)
+def test_a_result_is_downloaded_with_its_extension_and_read_the_way_its_format_needs(kind, name, reads):
+    made = commands.for_job(ASYNC, "j1", "results", kind)
+    assert shlex.split(made.curl)[3] == name and shlex.split(made.wget)[2] == name
+    assert reads in made.pyvo
+    ast.parse(made.pyvo)
