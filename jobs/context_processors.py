@@ -1,3 +1,4 @@
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest
 from django.template.backends.utils import csrf_input
@@ -7,8 +8,10 @@ from .services import configured_services
 
 
 def services(request: HttpRequest) -> dict:
-    """Every page shows the configured services in its navigation."""
-    return {"services": list(configured_services().values())}
+    """Every page shows the configured services in its navigation, those that refused connections lately marked."""
+    offered = list(configured_services().values())
+    down = cache.get_many([f"down:{service.slug}" for service in offered])
+    return {"services": offered, "down": {key.split(":", 1)[1] for key in down}}
 
 
 def csrf(request: HttpRequest) -> dict:

@@ -3,8 +3,10 @@ and the portal's own 404, 500 and CSRF pages."""
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from .operations import Operation
 from .services import Service
@@ -44,6 +46,7 @@ def upstream_error(
     done: str | None = None,
 ) -> HttpResponse:
     """The page for a failed request to a service: what happened, and what was and was not done."""
+    note_failure(service, error)
     return render(
         request,
         "jobs/upstream_error.html",
@@ -56,6 +59,20 @@ def upstream_error(
         },
         status=FAILURE_STATUS[error.failure],
     )
+
+
+DOWN_FOR = 120  # seconds a service that refused a connection is marked down in the navigation
+
+
+def note_failure(service: Service, error: ServiceError) -> None:
+    """A service nobody could connect to is marked down (in this process) on its pages and in the navigation."""
+    if error.failure == Failure.UNREACHABLE and error.reached is False:
+        cache.set(f"down:{service.slug}", timezone.now(), DOWN_FOR)
+
+
+def down_since(service: Service):
+    """When the service last refused a connection, if lately; else None."""
+    return cache.get(f"down:{service.slug}")
 
 
 def what_was_done(operation: Operation, error: ServiceError) -> str:

@@ -31,3 +31,15 @@ def test_pages_have_a_short_title(client, fake):
     for url in ("/", "/fake/", "/mine", "/nosuch/"):
         title = re.search(r"<title>(.*?)</title>", text(client.get(url)), re.S)[1]
         assert len(title) < 80 and "<" not in title, (url, title)
+
+
+def test_a_service_that_refuses_connections_is_marked_down_on_its_page_and_in_the_navigation(client, fake):
+    from django.core.cache import cache
+
+    cache.delete("down:dead")
+    assert "(down)" not in text(client.get("/dead/"))
+    assert client.get("/dead/async/abc").status_code == 502
+    page = text(client.get("/fake/"))
+    assert 'Dead service <span class="down">(down)</span>' in page
+    assert "it may be down" in text(client.get("/dead/"))
+    cache.delete("down:dead")
