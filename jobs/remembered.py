@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from .decorators import allow
 from .forms import AddJobForm, EmailForm, ImportForm, MyJobsFilterForm, NoteForm
@@ -67,7 +68,7 @@ def my_jobs_page(
     request: HttpRequest, *, add_form=None, email_form=None, import_form=None, new_link=None, status: int = 200
 ) -> HttpResponse:
     """My jobs, with the forms as given (a form with errors is shown again as the user sent it)."""
-    from .watching.models import Notice, Subscriber
+    from .watching.models import Notice, Subscriber, Watch
 
     entries = RememberedJob.objects.filter(browser=request.browser_key)
     filters = MyJobsFilterForm(request.GET)
@@ -91,11 +92,18 @@ def my_jobs_page(
         entries = entries.filter(creation_time__date__lte=filters.cleaned_data["before"])
     services = configured_services()
     subscriber = Subscriber.objects.filter(browser=request.browser_key).first()
+    entries = list(entries)
+    watches = {
+        (watch.service, watch.job_id): watch
+        for watch in Watch.objects.filter(job_id__in=[entry.job_id for entry in entries])
+    }
     return render(
         request,
         "jobs/my_jobs.html",
         {
             "entries": [(entry, services.get(entry.service)) for entry in entries],
+            "watches": watches,
+            "now": timezone.now(),
             "service_filter": service_filter,
             "phase_filter": phase_filter,
             "phases_seen": sorted(
