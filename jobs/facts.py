@@ -52,6 +52,14 @@ def service_facts(service: Service, *, fetch: bool) -> ServiceFacts | None:
     return facts
 
 
+def row_limits(facts: ServiceFacts | None) -> tuple[int | None, int | None]:
+    """The service's default and largest MAXREC (TAPRegExt outputLimit in rows), each None where unknown."""
+    limit = facts.capabilities.output_limit if facts and facts.capabilities else None
+    if limit is None or limit.unit != "row":
+        return None, None
+    return limit.default, limit.hard
+
+
 def format_choices(facts: ServiceFacts | None) -> list[tuple[str, str]]:
     """The FORMAT choices of the new-query form: the service's own once known, else TAP's standard ones."""
     if facts and facts.capabilities and facts.capabilities.output_formats:

@@ -260,9 +260,23 @@ class PreviewForm(forms.Form):
 
 
 class ResubmitForm(forms.Form):
-    """`?resubmit=<job>` on a service's start page: fill the new-query form from that job."""
+    """`?resubmit=<job>` on a service's start page: fill the new-query form from that job;
+    `&maxrec=<rows>` asks for another row limit, brought down to the service's largest (`hard_limit`)."""
 
     resubmit = forms.CharField(max_length=128, required=False, validators=[job_id_validator])
+    maxrec = forms.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
+
+    def __init__(self, *args, hard_limit: int | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.hard_limit = hard_limit
+        self.capped = False
+
+    def clean_maxrec(self) -> int | None:
+        maxrec = self.cleaned_data["maxrec"]
+        if maxrec is not None and self.hard_limit is not None and maxrec > self.hard_limit:
+            self.capped = True
+            return self.hard_limit
+        return maxrec
 
 
 class AddJobForm(forms.Form):
@@ -344,3 +358,9 @@ class EmailForm(forms.Form):
         max_length=254,
         error_messages={"invalid": "That is not an e-mail address: write it as name@example.org."},
     )
+
+
+class TablesSearchForm(forms.Form):
+    """Words to find tables and columns by (name, description, unit, UCD)."""
+
+    q = forms.CharField(label="Find a table or column", max_length=200, required=False)

@@ -9,12 +9,14 @@ from functools import partial
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from .decorators import allow
 from .error_pages import upstream_error
+from .facts import row_limits, service_facts
 from .forms import PreviewForm
 from .services import Service, find_service_or_404
-from .tables import Preview, PreviewError, Table, preview, previewable, stream
+from .tables import Extent, Preview, PreviewError, Table, extent, preview, previewable, stream
 from .tables.access import NoFiles, download_script, has_files, row_links
 from .tables.plots import PlotError, numeric_columns, plan, png, sky_columns
 from .tables.writers import csv_chunks
@@ -261,3 +263,60 @@ def job_result_script(request: HttpRequest, slug: str, job_id: str, result_id: s
     write = partial(download_script, title=title)
     filename = f"{job_id}-{result_id}-files.sh"
     return _converted(request, slug, job_id, result_id, write, "text/x-shellscript; charset=utf-8", filename)
+
+
+# Whether the row limit cut a result is read from the whole of it, after the job page has come:
+# at most this much of it, for at most this long (a request that holds one server thread).
+LIMIT_READ_BYTES = 64 * 1024 * 1024
+LIMIT_READ_SECONDS = 10.0
+
+
+@allow("GET")
+def job_result_limit(request: HttpRequest, slug: str, job_id: str, result_id: str) -> HttpResponse:
+    """Whether the row limit cut the result short (QUERY_STATUS=OVERFLOW, or exactly MAXREC rows), and a
+    higher MAXREC to ask for. For htmx, the job page's box (always 200: htmx swaps no error answer)."""
+    service = find_service_or_404(slug)
+    client = client_for(request, service)
+    context = {"service": service, "job_id": job_id, "result_id": result_id}
+    try:
+        job, result, link = _find_result(client, job_id, result_id)
+        if result is None:
+            return _limit_page(request, {**context, "problem": f"the job has no result {result_id}"})
+        if job.phase != "COMPLETED":
+            return _limit_page(request, {**context, "problem": f"the job is {job.phase}, not COMPLETED"})
+        opened = None if link and not link.proxied else client.open_result(job_id, result_id)
+    except ServiceError as error:
+        return _limit_page(request, {**context, "problem": error.message})
+    if not isinstance(opened, ResultStream):
+        return _limit_page(request, {**context, "problem": "the result is kept on another host"})
+    try:
+        counted = extent(
+            opened.chunks(), opened.content_type, max_bytes=LIMIT_READ_BYTES, max_seconds=LIMIT_READ_SECONDS
+        )
+    except PreviewError as error:
+        return _limit_page(request, {**context, "problem": str(error)})
+    finally:
+        opened.close()
+    default, hard = row_limits(service_facts(service, fetch=True))
+    asked = job.parameter("maxrec") or ""
+    context.update(_cut(counted, int(asked) if asked.isdigit() else default, hard), extent=counted)
+    return _limit_page(request, context)
+
+
+def _cut(counted: Extent, limit: int | None, hard: int | None) -> dict:
+    """Whether the result was cut at the row limit, and the MAXREC to offer instead (None: no higher one)."""
+    cut = counted.overflow or (counted.complete and limit is not None and counted.rows == limit)
+    if not cut:
+        return {"cut": False, "limit": limit}
+    at = max(counted.rows, limit or 0)
+    higher = max(at * 10, 1000) if hard is None else min(max(at * 10, 1000), hard)
+    # A service that stopped below the MAXREC asked for stopped at a limit of its own.
+    own_limit = limit is not None and counted.rows < limit
+    return {"cut": True, "limit": limit, "hard": hard, "higher": None if own_limit or higher <= at else higher}
+
+
+def _limit_page(request: HttpRequest, context: dict) -> HttpResponse:
+    template = "jobs/_result_limit.html" if request.htmx else "jobs/result_limit.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response

@@ -44,5 +44,6 @@ urlpatterns = [
     re_path(
         rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})/script$", results.job_result_script, name="job_result_script"
     ),
+    re_path(rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})/limit$", results.job_result_limit, name="job_result_limit"),
     re_path(rf"^{JOB}/results/(?P<result_id>{ID_PATTERN})/plot\.png$", results.job_result_plot, name="job_result_plot"),
 ]

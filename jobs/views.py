@@ -16,7 +16,7 @@ from . import operations
 from .adql_errors import error_spot
 from .decorators import allow
 from .error_pages import FAILURE_STATUS, FAILURE_TITLE, upstream_error, what_was_done
-from .facts import format_choices, service_facts
+from .facts import format_choices, row_limits, service_facts
 from .forms import JobActionForm, JobListFilterForm, JobOperationForm, NewJobForm, ResubmitForm
 from .job_page import job_page, remember_last_action, watch
 from .models import RememberedJob, query_start_of
@@ -75,7 +75,9 @@ def home(request: HttpRequest) -> HttpResponse:
 def service_home(request: HttpRequest, slug: str) -> HttpResponse:
     """The start page of one service; `?resubmit=<job>` fills the new-query form from that job."""
     service = find_service_or_404(slug)
-    form = ResubmitForm(request.GET)
+    # The largest MAXREC is asked of the service only when another row limit is asked for.
+    _, hard_limit = row_limits(service_facts(service, fetch="maxrec" in request.GET))
+    form = ResubmitForm(request.GET, hard_limit=hard_limit)
     if not form.is_valid():
         messages.error(request, "That is not a job id; the new-query form is empty.")
         return _home_page(request, service, status=400)
@@ -92,8 +94,14 @@ def service_home(request: HttpRequest, slug: str) -> HttpResponse:
         initial["maxrec"] = int(job.parameter("maxrec"))
     if job.parameter("format"):
         initial["format"] = job.parameter("format")
+    said = f"The new-query form holds the query of job {resubmit}"
+    if form.cleaned_data["maxrec"] is not None:
+        initial["maxrec"] = form.cleaned_data["maxrec"]
+        said += f" with a row limit of {initial['maxrec']}"
+        if form.capped:
+            said += ", the largest this service allows"
     form = NewJobForm(initial=initial, formats=format_choices(service_facts(service, fetch=False)))
-    messages.info(request, f"The new-query form holds the query of job {resubmit}: edit it and submit.")
+    messages.info(request, f"{said}: edit it and submit.")
     fixing = None
     if job.error_summary and job.error_summary.message:
         # What went wrong, beside the query: the service's words, and the spot (the editor's cursor goes there).

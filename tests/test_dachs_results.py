@@ -77,3 +77,25 @@ def test_obscore_rows_are_links_and_the_script_fetches_their_files(client, uws):
     assert "# 18 files, 4 of them DataLink documents" in lines
     assert "# access_estsize in all: 19.0 MB (19000 kB)" in lines
     assert "# 2 rows without an http or https URL left out" in lines
+
+
+@pytest.mark.parametrize("result_format", ["votable", "votable/b2", "csv"])
+def test_maxrec_3_is_cut_at_the_limit_and_the_higher_one_is_offered(client, uws, result_format):
+    query = "SELECT id, name FROM portaltest.objects ORDER BY id"
+    job_id = create(client, query, run=True, format=result_format, maxrec="3")
+    assert wait_for(uws, job_id, {"COMPLETED", "ERROR"}) == "COMPLETED"
+    box = client.get(f"/dachs/async/{job_id}/results/result/limit", HTTP_HX_REQUEST="true").content.decode()
+    assert "Cut short by the row limit:" in box and "(MAXREC = 3)" in box
+    if result_format != "csv":  # DaCHS's OVERFLOW INFO comes after the table
+        assert "QUERY_STATUS=OVERFLOW" in box
+    assert 'name="maxrec" type="number" min="4"' in box and 'value="1000"' in box
+
+    form = client.get("/dachs/", {"resubmit": job_id, "maxrec": "1000"}).content.decode()
+    assert 'name="maxrec" value="1000"' in form
+
+
+def test_a_result_within_the_limit_is_whole(client, uws):
+    job_id = create(client, "SELECT id FROM portaltest.objects", run=True, maxrec="1000")
+    assert wait_for(uws, job_id, {"COMPLETED", "ERROR"}) == "COMPLETED"
+    box = client.get(f"/dachs/async/{job_id}/results/result/limit", HTTP_HX_REQUEST="true").content.decode()
+    assert "All of the result: 500 rows, within the row limit of 1000." in box

@@ -206,3 +206,15 @@ def test_resubmitting_reads_vollts_parameter_names(client, uws):
     page = text(client.get("/vollt/", {"resubmit": job_id}))
     assert html.escape(FAST_QUERY) in page
     assert 'value="7"' in page  # VOLLT writes maxRec
+
+
+def test_maxrec_5_is_cut_at_the_limit_and_the_higher_one_is_offered(client, uws):
+    job_id = create(client, "SELECT id, name FROM demo.stars ORDER BY id", run=True, maxrec="5")
+    assert wait_for(uws, job_id, {"COMPLETED", "ERROR"}) == "COMPLETED"
+    page = client.get(f"/vollt/async/{job_id}").content.decode()
+    assert f'hx-get="/vollt/async/{job_id}/results/result/limit"' in page
+    box = client.get(f"/vollt/async/{job_id}/results/result/limit", HTTP_HX_REQUEST="true").content.decode()
+    # VOLLT sends BINARY and writes its OVERFLOW INFO after the table.
+    assert "Cut short by the row limit:" in box and "QUERY_STATUS=OVERFLOW" in box and "(MAXREC = 5)" in box
+    form = client.get("/vollt/", {"resubmit": job_id, "maxrec": "50"}).content.decode()
+    assert 'name="maxrec" value="50"' in form

@@ -21,11 +21,11 @@ import math
 import sys
 from collections.abc import Iterable
 
-from .delimited import read_delimited, stream_delimited
-from .reading import MAX_SECONDS, Column, Head, Preview, PreviewError, Row, Table
-from .votable import read_votable, stream_votable
+from .delimited import count_delimited, read_delimited, stream_delimited
+from .reading import MAX_SECONDS, Column, Extent, Head, Preview, PreviewError, Row, Table
+from .votable import count_votable, read_votable, stream_votable
 
-__all__ = ["Column", "Preview", "PreviewError", "Row", "Table", "preview", "previewable", "stream"]
+__all__ = ["Column", "Extent", "Preview", "PreviewError", "Row", "Table", "extent", "preview", "previewable", "stream"]
 
 _VOTABLE_TYPES = frozenset({"application/x-votable+xml", "application/votable+xml", "text/xml", "application/xml"})
 _DELIMITED_TYPES = {"text/csv": "csv", "text/tab-separated-values": "tsv"}
@@ -84,6 +84,16 @@ def stream(chunks: Iterable[bytes], content_type: str) -> Table:
     if kind == "votable":
         return stream_votable(head)
     return stream_delimited(head, kind, _has_header(content_type, kind))
+
+
+def extent(chunks: Iterable[bytes], content_type: str, *, max_bytes: int, max_seconds: float) -> Extent:
+    """How many rows the result holds and its last QUERY_STATUS, read to its end within `max_bytes` and
+    `max_seconds`, in constant memory: every row is dropped once counted."""
+    kind = _readable(content_type)
+    head = Head(chunks, max_bytes, max_seconds)
+    if kind == "votable":
+        return count_votable(head)
+    return count_delimited(head, kind, _has_header(content_type, kind))
 
 
 def _readable(content_type: str) -> str:

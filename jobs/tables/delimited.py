@@ -7,7 +7,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from .reading import Column, Head, Preview, PreviewError, Row, Table
+from .reading import Column, Extent, Head, Preview, PreviewError, Row, Table
 
 
 def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
@@ -104,3 +104,13 @@ def stream_delimited(head: Head, kind: str, header: bool) -> Table:
             raise PreviewError(f"the transfer broke off after {head.read} bytes")
 
     return Table(kind, None, tuple(Column(name, None, None, None, None, None) for name in names), rows())
+
+
+def count_delimited(head: Head, kind: str, header: bool) -> Extent:
+    """The rows of a CSV or TSV result, counted to its end or to the bounds of `head` (a line cut there is not
+    counted)."""
+    table = stream_delimited(head, kind, header)
+    rows = sum(1 for _ in table.rows)
+    if head.cut and rows:
+        rows -= 1  # the last line read may be cut in half
+    return Extent(rows, not head.cut, head.read, None, None)

@@ -54,6 +54,22 @@ class Table:
     rows: Iterator[Row]
 
 
+@dataclass(frozen=True)
+class Extent:
+    """How many rows a result holds and what its last QUERY_STATUS says, read to its end or to a bound."""
+
+    rows: int  # rows counted (all of them when `complete`)
+    complete: bool  # read to the end; else the byte or time bound came first
+    bytes_read: int
+    query_status: str | None  # the last INFO name="QUERY_STATUS" (DALI 1.1 §4.4); None for CSV and TSV
+    status_message: str | None
+
+    @property
+    def overflow(self) -> bool:
+        """The service says it cut the result at its row limit (DALI 1.1 §4.4.1)."""
+        return self.query_status == "OVERFLOW"
+
+
 class PreviewError(ValueError):
     """The result cannot be previewed (or read to its end); the message says why in words a user understands."""
 

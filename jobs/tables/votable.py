@@ -9,7 +9,7 @@ from lxml import etree
 
 from ..uws.parse import XML_HARDENING
 from .cells import DATATYPES, BinaryStream, Field, null_value, parse_arraysize, tabledata_cell
-from .reading import Column, Head, Preview, PreviewError, Row, Table
+from .reading import Column, Extent, Head, Preview, PreviewError, Row, Table
 
 
 def _local(tag: str) -> str:
@@ -266,6 +266,26 @@ def stream_votable(head: Head) -> Table:
         yield from reader.take()
 
     return Table("votable", reader.serialization, tuple(reader.columns), rows())
+
+
+def count_votable(head: Head) -> Extent:
+    """The rows of the first table counted (and dropped, piece by piece) and the last QUERY_STATUS.
+
+    The INFO that says OVERFLOW may come after the table (VOLLT and DaCHS put it there), so the
+    body is read to its end, or to the bounds of `head`.
+    """
+    reader = _VOTableReader(sys.maxsize)
+    parser = etree.XMLParser(target=reader, **XML_HARDENING)
+    rows = 0
+    for _ in _fed(head, parser):
+        rows += len(reader.take())
+    complete = not head.cut
+    if head.broken or complete:
+        _end(head, parser, reader)
+        rows += len(reader.take())
+    if reader.table is None and complete and reader.query_status != "ERROR":
+        raise PreviewError("the VOTable holds no table")
+    return Extent(rows, complete, head.read, reader.query_status, reader.status_message)
 
 
 def _end(head: Head, parser: etree.XMLParser, reader: _VOTableReader) -> None:
