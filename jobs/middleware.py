@@ -33,7 +33,7 @@ class BrowserMiddleware:
         return response
 
 
-# Only what the portal serves itself: no inline script or style, no frames, no
+# Only what the portal serves itself (and the user's SAMP hub): no inline script or style, no frames, no
 # plugins, forms that post back here only.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -41,7 +41,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self'",
-        "connect-src 'self'",
+        # The SAMP Web Profile hub on the user's own machine (SAMP 1.3 §5.2), for "Send with SAMP".
+        "connect-src 'self' http://localhost:21012",
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",
