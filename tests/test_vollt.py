@@ -8,15 +8,18 @@ skipped, saying so. The data: demo.stars (100 rows), and the view demo.slow (1 s
 
 from __future__ import annotations
 
+import csv
 import html
 import io
 import re
 import time
+import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
+from astropy.io import votable
 
 from jobs.services import configured_services
 from jobs.uws.errors import Failure, ServiceError
@@ -218,3 +221,32 @@ def test_maxrec_5_is_cut_at_the_limit_and_the_higher_one_is_offered(client, uws)
     assert "Cut short by the row limit:" in box and "QUERY_STATUS=OVERFLOW" in box and "(MAXREC = 5)" in box
     form = client.get("/vollt/", {"resubmit": job_id, "maxrec": "50"}).content.decode()
     assert 'name="maxrec" value="50"' in form
+
+
+def test_a_binary_votable_result_converts_to_csv_with_astropys_rows(client, uws):
+    job_id = create(client, "SELECT id, name, ra, dec, mag FROM demo.stars ORDER BY id", run=True)
+    assert wait_for(uws, job_id, {"COMPLETED", "ERROR"}) == "COMPLETED"
+    response = client.get(f"/vollt/async/{job_id}/results/result/csv")
+    assert response.status_code == 200
+    records = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    body = requests.get(f"{TAP}/async/{job_id}/results/result", timeout=10).content
+    assert b"<BINARY" in body  # VOLLT's default serialization
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        oracle = votable.parse_single_table(io.BytesIO(body)).to_table()
+    assert records[0] == oracle.colnames and len(records) - 1 == len(oracle) == 100
+    for record, row in zip(records[1:], oracle, strict=True):
+        assert int(record[0]) == row["id"] and record[1] == str(row["name"])
+        assert float(record[2]) == pytest.approx(float(row["ra"])) and float(record[3]) == pytest.approx(
+            float(row["dec"])
+        )
+
+
+def test_a_plot_of_a_binary_votable_result_is_a_png_with_its_text(client, uws):
+    job_id = create(client, "SELECT id, ra, dec, mag FROM demo.stars ORDER BY id", run=True)
+    assert wait_for(uws, job_id, {"COMPLETED", "ERROR"}) == "COMPLETED"
+    page = text(client.get(f"/vollt/async/{job_id}/results/result/preview", {"plot": "sky", "x": "ra", "y": "dec"}))
+    assert "100 of 100 rows plotted" in page
+    image = client.get(f"/vollt/async/{job_id}/results/result/plot.png", {"plot": "scatter", "x": "ra", "y": "mag"})
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG")
