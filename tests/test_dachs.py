@@ -256,3 +256,11 @@ def test_an_overflowing_result_is_previewed_with_a_warning(client, uws):
     assert wait_for(uws, job_id, {"COMPLETED", "ERROR"}) == "COMPLETED"
     page = client.get(f"/dachs/async/{job_id}/results/result/preview").content.decode()
     assert "Row limit reached:" in page and "MAXREC = 3 rows" in page
+
+
+def test_the_table_browser_lists_dachss_tables_and_columns(client):
+    from django.core.cache import cache
+
+    cache.delete("tables:dachs")
+    page = client.get("/dachs/tables", {"q": "mag"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "portaltest.objects" in page and 'data-insert="mag"' in page and "phot.mag" in page

@@ -77,6 +77,26 @@ class Capabilities:
         return choices
 
 
+@dataclass(frozen=True)
+class ColumnInfo:
+    """A column as the service describes it (VODataService 1.1 TableParam)."""
+
+    name: str
+    description: str | None
+    unit: str | None
+    ucd: str | None
+    datatype: str | None
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A table the service offers, with its columns (VOSI tables)."""
+
+    name: str
+    description: str | None
+    columns: tuple[ColumnInfo, ...]
+
+
 _NO_LIMIT = Limit(default=None, hard=None, unit=None)
 _TAP_STANDARD_ID = "ivo://ivoa.net/std/tap"
 
@@ -118,6 +138,39 @@ def parse_capabilities(data: bytes) -> Capabilities:
         output_limit=_limit(_child(tap, "outputLimit"), has_unit=True),
         upload_limit=_limit(_child(tap, "uploadLimit"), has_unit=True),
         languages=tuple(name for language in _children(tap, "language") for name in _language_names(language)),
+    )
+
+
+def parse_tables(data: bytes) -> tuple[TableInfo, ...]:
+    """Parse a VOSI `tables` document (VOSI 1.1 §3.5): every table of every schema, with its columns.
+
+    A service may answer with a single `table` (the document of one table) as well.
+    """
+    root = _parse_xml(data)
+    kind = _local(root.tag)
+    if kind == "table":
+        tables = [root]
+    elif kind == "tableset":
+        tables = [table for schema in _children(root, "schema") for table in _children(schema, "table")]
+    else:
+        raise UWSParseError(f"expected a VOSI tables document, got <{kind or '?'}>")
+    return tuple(
+        TableInfo(
+            name=_text(_child(table, "name")) or "",
+            description=_text(_child(table, "description")),
+            columns=tuple(
+                ColumnInfo(
+                    name=_text(_child(column, "name")) or "",
+                    description=_text(_child(column, "description")),
+                    unit=_text(_child(column, "unit")),
+                    ucd=_text(_child(column, "ucd")),
+                    datatype=_text(_child(column, "dataType")),
+                )
+                for column in _children(table, "column")
+            ),
+        )
+        for table in tables
+        if _text(_child(table, "name"))
     )
 
 

@@ -86,3 +86,14 @@ document.addEventListener("DOMContentLoaded", () => {
   editor.setSelectionRange(offset, offset);
   editor.scrollIntoView({block: "center"});
 });
+
+// The table browser beside the editor: a click on a table or column name puts it into the query at the cursor.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-insert]");
+  const editor = document.querySelector("textarea[name=query]");
+  if (!button || !editor) return;
+  const start = editor.selectionStart ?? editor.value.length;
+  const end = editor.selectionEnd ?? start;
+  editor.setRangeText(button.dataset.insert, start, end, "end");
+  editor.focus();
+});

@@ -180,6 +180,7 @@ class State:
 STATES = [
     State("start", goto("/"), "Service status"),
     State("start-resubmit", goto("/dachs/?resubmit={ERROR}"), "holds the query of job"),
+    State("start-tables", goto("/dachs/tables?q=mag"), "portaltest.objects"),
     State("start-form-error", goto("/go?service=dachs&op=status&job_id=no+such+id!"), "A job id is made of", 400),
     State("new-query-refused", _new_query_refused, "The query is empty", 400),
     State("service-status", goto("/dachs/service"), "Output formats"),
@@ -298,3 +299,15 @@ def test_fixing_a_failed_query_puts_the_cursor_at_the_spot_the_error_names(page,
     lines = FAILING.split("\n")
     assert offset == len(lines[0]) + 1 + len(lines[1]) + 1 + 11  # line 3, column 12
     page.screenshot(path=str(_first_screen_path("fixing-a-query")), full_page=True)
+
+
+def test_the_table_browser_opens_when_asked_and_a_click_puts_a_name_into_the_query(page):
+    page.goto("/dachs/")
+    editor = page.get_by_label("ADQL query")
+    editor.fill("SELECT  FROM portaltest.objects")
+    editor.evaluate("area => area.setSelectionRange(7, 7)")
+    page.get_by_text("Tables and columns of Local DaCHS").click()
+    page.get_by_label("Find a table or column").fill("phot.mag")
+    page.get_by_role("button", name="Insert mag").click()
+    expect(editor).to_have_value("SELECT mag FROM portaltest.objects")
+    page.screenshot(path=str(_first_screen_path("table-browser")), full_page=True)

@@ -1,0 +1,23 @@
+"""The table browser against VOLLT (ESO's software): its tables and columns, searched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+
+from tests.helpers import text
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+pytestmark = [
+    pytest.mark.vollt,
+    pytest.mark.django_db,
+    pytest.mark.skipif(not (SHARED / "tools" / "vollt-up.sh").exists(), reason=f"no VOLLT: {SHARED} is absent"),
+]
+
+
+def test_the_table_browser_lists_vollts_tables_and_columns(client):
+    cache.delete("tables:vollt")
+    page = text(client.get("/vollt/tables", {"q": "demo.stars"}, HTTP_HX_REQUEST="true"))
+    assert 'data-insert="demo.stars"' in page and 'data-insert="mag"' in page
