@@ -13,8 +13,8 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from .changes import Change, Outcome, Value
 from .errors import Failure, ServiceError
-from .model import ErrorDocument, Job, JobList, JobRef, Result, newest_first
-from .parse import dali_error_message, error_document, parse_job, parse_job_list
+from .model import ErrorDocument, Job, JobList, JobRefs, Result, newest_first
+from .parse import JobRow, dali_error_message, error_document, parse_job, parse_job_rows
 from .times import parse_time
 from .transport import COMPRESSED_PIECE, PIECE, REDIRECT_STATUSES, ExternalResult, ResultStream, Transport
 from .vosi import Availability, Capabilities, parse_availability, parse_capabilities
@@ -97,22 +97,22 @@ class UWSClient(Transport):
             common.append(("LAST", str(last)))
         queries = [[("PHASE", phase), *common] for phase in dict.fromkeys(phases)] or [common]
         version = "1.0"
-        found: dict[str, JobRef] = {}
+        found: dict[str, JobRow] = {}
         for query in queries:
-            listing = self.parse(parse_job_list, self.document(self.jobs_url, params=query or None), self.jobs_url)
-            version = listing.version
-            for ref in listing.jobs:
-                found.setdefault(ref.id, ref)
-        jobs = list(found.values())
+            body = self.document(self.jobs_url, params=query or None)
+            version, rows = self.parse(parse_job_rows, body, self.jobs_url)
+            for row in rows:
+                found.setdefault(row.id, row)
+        chosen = list(found.values())
         if phases:
-            jobs = [ref for ref in jobs if ref.phase in phases]
+            chosen = [row for row in chosen if row.phase in phases]
         after_time = parse_time(after)
         if after_time:
-            jobs = [ref for ref in jobs if ref.creation_time is None or ref.creation_time > after_time]
-        jobs = newest_first(jobs)
+            chosen = [row for row in chosen if row.creation_time is None or row.creation_time > after_time]
+        chosen = newest_first(chosen)
         if last is not None:
-            jobs = jobs[:last]
-        return JobList(jobs=jobs, version=version)
+            chosen = chosen[:last]
+        return JobList(jobs=JobRefs(chosen), version=version)
 
     def get_error(self, job_id: str) -> ErrorDocument:
         response, body = self.exchange("GET", self.job_url(job_id) + "/error", accept="*/*", job_id=job_id)

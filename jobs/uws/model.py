@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol, TypeVar, overload
 from urllib.parse import urlsplit
 
 # The characters real services use in job and result ids (DaCHS `x2r_q5u4`, ESAC
@@ -131,9 +133,41 @@ class JobRef:
         return self.id if ID_RE.fullmatch(self.id) else None
 
 
+class Listed(Protocol):
+    """An entry of a job list as read for merging, filtering and sorting; `ref()` makes its JobRef."""
+
+    id: str
+    phase: str
+    creation_time: datetime | None
+
+    def ref(self) -> JobRef: ...
+
+
+class JobRefs(Sequence[JobRef]):
+    """A job list's entries, each made a JobRef only when it is asked for: of a list of
+    10,000 jobs a page shows 50 (docs/benchmarks.md)."""
+
+    def __init__(self, entries: Sequence[Listed]) -> None:
+        self._entries = tuple(entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> JobRef: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[JobRef, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> JobRef | tuple[JobRef, ...]:
+        if isinstance(index, slice):
+            return tuple(entry.ref() for entry in self._entries[index])
+        return self._entries[index].ref()
+
+
 @dataclass(frozen=True)
 class JobList:
-    jobs: tuple[JobRef, ...] = field(default_factory=tuple)
+    jobs: Sequence[JobRef] = field(default_factory=tuple)
     version: str = "1.0"
 
     def newest_first(self) -> tuple[JobRef, ...]:
@@ -142,9 +176,10 @@ class JobList:
 
 
 _DAWN = datetime.min.replace(tzinfo=UTC)
+_Dated = TypeVar("_Dated", JobRef, Listed)
 
 
-def newest_first(jobs: tuple[JobRef, ...] | list[JobRef]) -> tuple[JobRef, ...]:
+def newest_first(jobs: Sequence[_Dated]) -> tuple[_Dated, ...]:
     """Jobs by creation time, newest first; those without one last, in the order given."""
     return tuple(sorted(jobs, key=lambda ref: ref.creation_time or _DAWN, reverse=True))
 

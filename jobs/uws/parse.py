@@ -11,6 +11,7 @@ import functools
 import json
 import re
 from datetime import datetime
+from typing import NamedTuple
 
 import lxml.html
 from lxml import etree
@@ -218,65 +219,114 @@ def parse_job(data: bytes) -> Job:
     return _job(root, _version(root))
 
 
-def parse_job_list(data: bytes) -> JobList:
-    """Parse a `uws:jobs` list; ESAC's search answers hold whole jobs instead of jobrefs."""
+class JobRow(NamedTuple):
+    """What a job list's page needs of every entry, to merge, filter and sort them: a list
+    may hold 100,000 jobs for a page of 50, and `ref()` makes the full JobRef of one."""
+
+    id: str
+    phase: str
+    creation_time: datetime | None
+    source: object  # the jobref element, which ref() reads further; or the JobRef of a whole job
+
+    def ref(self) -> JobRef:
+        return self.source if isinstance(self.source, JobRef) else _jobref(self)
+
+
+def parse_job_rows(data: bytes) -> tuple[str, list[JobRow]]:
+    """A `uws:jobs` list as its version and a row of each entry with an id (see JobRow)."""
     root = _parse_xml(data)
     if _local(root.tag) != "jobs":
         raise UWSParseError(f"expected a UWS job list, got <{_local(root.tag) or '?'}>")
     version = _version(root)
-    jobs: list[JobRef] = []
+    rows: list[JobRow] = []
     for element in root:
         name = _local(element.tag)
         if name == "jobref":
-            ref = _jobref(element)
-            if ref is not None:
-                jobs.append(ref)
-        elif name == "job":
+            row = _jobref_row(element)
+            if row is not None:
+                rows.append(row)
+        elif name == "job":  # ESAC's search answers hold whole jobs instead of jobrefs
             try:
                 job = _job(element, version)
             except UWSParseError:
                 continue
-            jobs.append(
-                JobRef(
-                    id=job.job_id,
-                    phase=job.phase,
-                    run_id=job.run_id,
-                    owner_id=job.owner_id,
-                    creation_time=job.creation_time,
-                )
+            ref = JobRef(
+                id=job.job_id,
+                phase=job.phase,
+                run_id=job.run_id,
+                owner_id=job.owner_id,
+                creation_time=job.creation_time,
             )
-    return JobList(jobs=tuple(jobs), version=version)
+            rows.append(JobRow(ref.id, ref.phase, ref.creation_time, ref))
+    return version, rows
 
 
-def _jobref(element: etree._Element) -> JobRef | None:
-    """One jobref, or None without an id. Lists run to 100,000 jobs: each child is read once,
-    the first of each name kept, and the loop is as lean as the rules allow."""
-    job_id: str | None = None
-    href: str | None = None
-    for key, value in element.items():  # the first of each name, as _attribute reads it
-        name = _local(key)
-        if name == "id" and job_id is None:
+def parse_job_list(data: bytes) -> JobList:
+    """Parse a `uws:jobs` list, every entry a JobRef."""
+    version, rows = parse_job_rows(data)
+    return JobList(jobs=tuple(row.ref() for row in rows), version=version)
+
+
+def _first_attribute(element: etree._Element, wanted: str) -> str | None:
+    """The first attribute of the wanted local name, trimmed, as _attribute reads it."""
+    for key, value in element.items():
+        if _local(key) == wanted:
+            return value.strip()
+    return None
+
+
+def _leaf_text(child: etree._Element) -> str | None:
+    if len(child) or child.items():
+        return _text(child)  # text in parts, or perhaps nil
+    return (child.text or "").strip() or None  # the common leaf without attributes: _text's rule without its calls
+
+
+_UNREAD = object()
+
+
+def _jobref_row(element: etree._Element) -> JobRow | None:
+    """A jobref's id, phase and creation time (the first of each), or None without an id. Lists
+    run to 100,000 jobs: only what every entry needs is read here, in a loop as lean as the rules
+    allow (_leaf_text written out); ref() reads the rest for the jobs shown."""
+    for key, value in element.items():  # the first id, as _attribute reads it
+        if _local(key) == "id":
             job_id = value.strip()
-        elif name == "href" and href is None:
-            href = value.strip()
+            break
+    else:
+        return None
     if not job_id:
         return None
+    phase = created = _UNREAD
+    for child in element:
+        name = _local(child.tag)
+        if name == "phase":
+            if phase is _UNREAD:
+                phase = _text(child) if len(child) or child.items() else (child.text or "").strip()
+        elif name == "creationTime" and created is _UNREAD:
+            created = _text(child) if len(child) or child.items() else (child.text or "").strip() or None
+    return JobRow(
+        job_id,
+        phase.upper() if phase is not _UNREAD and phase else "UNKNOWN",
+        None if created is _UNREAD else _uws_time(created),
+        element,
+    )
+
+
+def _jobref(row: JobRow) -> JobRef:
+    """The full JobRef of a row read by _jobref_row: its href, run id and owner as well."""
+    element = row.source
     texts: dict[str, str | None] = {}
     for child in element:
         name = _local(child.tag)
-        if name in texts:
-            continue
-        if len(child) or child.items():
-            texts[name] = _text(child)  # text in parts, or perhaps nil
-        else:  # the common leaf without attributes: _text's rule without its calls
-            texts[name] = (child.text or "").strip() or None
+        if name in ("runId", "ownerId") and name not in texts:
+            texts[name] = _leaf_text(child)
     return JobRef(
-        id=job_id,
-        phase=(texts.get("phase") or "UNKNOWN").upper(),
-        href=href or None,
+        id=row.id,
+        phase=row.phase,
+        href=_first_attribute(element, "href") or None,
         run_id=texts.get("runId"),
         owner_id=_owner(texts.get("ownerId")),
-        creation_time=_uws_time(texts.get("creationTime")),
+        creation_time=row.creation_time,
     )
 
 

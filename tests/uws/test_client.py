@@ -325,3 +325,23 @@ def test_watches_have_their_own_pool_and_do_not_lock_out_other_pages(fake):
         assert client.get_job("abc", wait=0).job_id == "abc"  # a watch still goes through
     finally:
         client._slot.release()
+
+
+def test_a_listed_job_becomes_a_jobref_only_when_asked_for(client, fake, monkeypatch):
+    from jobs.uws import parse
+
+    refs = "".join(
+        f'<jobref id="j{n:03d}" href="x/j{n:03d}"><phase>COMPLETED</phase><runId>r{n}</runId>'
+        f"<creationTime>2026-01-01T00:{n // 60:02d}:{n % 60:02d}Z</creationTime></jobref>"
+        for n in range(120)
+    )
+    document = f'<jobs xmlns="http://www.ivoa.net/xml/UWS/v1.0">{refs}</jobs>'
+    fake.reply("GET", "/tap/async", body=document)
+    made = []
+    monkeypatch.setattr(parse, "_jobref", lambda row, made_ref=parse._jobref: made.append(row.id) or made_ref(row))
+    listing = client.list_jobs()
+    assert len(listing.jobs) == 120 and made == []
+    page = listing.jobs[50:100]
+    assert made == [f"j{n:03d}" for n in range(69, 19, -1)]
+    assert page == parse.parse_job_list(document.encode()).newest_first()[50:100]
+    assert listing.jobs[0] == parse.parse_job_list(document.encode()).newest_first()[0]

@@ -15,6 +15,7 @@ from jobs.uws.parse import (
     error_document,
     parse_job,
     parse_job_list,
+    parse_job_rows,
 )
 from jobs.uws.times import parse_time
 
@@ -280,3 +281,42 @@ def test_a_listed_creation_time_is_read_as_parse_time_reads_it(text):
     assert parse_job(
         f'<job xmlns="http://www.ivoa.net/xml/UWS/v1.0"><jobId>a</jobId><creationTime>{text}</creationTime></job>'.encode()
     ).creation_time == parse_time(text)
+
+
+ODD_LIST = (
+    b'<jobs xmlns="http://www.ivoa.net/xml/UWS/v1.0" xmlns:x="urn:x"'
+    b' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+    b'<jobref x:id=" a " id="b"><phase> executing </phase><phase>ERROR</phase>'
+    b"<creationTime><![CDATA[2026-01-01T00:00:00Z]]></creationTime></jobref>"
+    b'<jobref id="c"><phase xsi:nil="true">QUEUED</phase><creationTime xsi:nil="true">2026-01-01T00:00:00Z'
+    b"</creationTime></jobref>"
+    b'<jobref id=" "><phase>PENDING</phase></jobref>'
+    b"<job><jobId>d</jobId><phase>held</phase><creationTime>2026-01-02 00:00:00+01:00</creationTime></job>"
+    b"<job><phase>COMPLETED</phase></job></jobs>"
+)
+
+
+def _own_and_corpus_lists() -> list[bytes]:
+    kinds = _corpus_kinds()
+    names = [name for name, kind in kinds if kind.startswith(("job list", "ESAC jobs/async search"))]
+    return [ODD_LIST, *(corpus(name) for name in names)]
+
+
+@pytest.mark.parametrize("data", _own_and_corpus_lists())
+def test_a_lists_rows_are_its_jobrefs_id_phase_and_creation_time_in_order(data):
+    version, rows = parse_job_rows(data)
+    listing = parse_job_list(data)
+    assert version == listing.version
+    assert [(row.id, row.phase, row.creation_time) for row in rows] == [
+        (ref.id, ref.phase, ref.creation_time) for ref in listing.jobs
+    ]
+    assert tuple(row.ref() for row in rows) == listing.jobs
+
+
+def test_odd_rows_follow_the_jobref_rules():
+    _, rows = parse_job_rows(ODD_LIST)
+    assert [(row.id, row.phase, row.creation_time) for row in rows] == [
+        ("a", "EXECUTING", utc(2026, 1, 1)),
+        ("c", "UNKNOWN", None),
+        ("d", "HELD", utc(2026, 1, 1, 23)),
+    ]
