@@ -250,6 +250,8 @@ class PreviewForm(forms.Form):
     """How many rows a preview shows: out-of-range numbers are brought into range, anything else is the default."""
 
     rows = forms.IntegerField(required=False)
+    sort = forms.IntegerField(min_value=0, required=False)  # the column the rows are sorted by
+    order = forms.ChoiceField(choices=[("asc", "ascending"), ("desc", "descending")], required=False)
 
     def clean_rows(self) -> int:
         rows = self.cleaned_data["rows"]
@@ -257,6 +259,12 @@ class PreviewForm(forms.Form):
 
     def wanted(self) -> int:
         return self.cleaned_data["rows"] if self.is_valid() else PREVIEW_ROWS
+
+    def sorting(self) -> tuple[int | None, bool]:
+        """(column index, descending) the rows are sorted by; (None, False) for the result's own order."""
+        if not self.is_valid():
+            return None, False
+        return self.cleaned_data["sort"], self.cleaned_data["order"] == "desc"
 
 
 class ResubmitForm(forms.Form):

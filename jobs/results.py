@@ -18,6 +18,7 @@ from .forms import PreviewForm
 from .services import Service, find_service_or_404
 from .tables import Extent, Preview, PreviewError, Table, extent, preview, previewable, stream
 from .tables.access import NoFiles, download_script, has_files, row_links
+from .tables.ordering import numeric_flags, sorted_rows
 from .tables.plots import PlotError, numeric_columns, plan, png, sky_columns
 from .tables.writers import csv_chunks
 from .tokens import client_for
@@ -114,8 +115,8 @@ def job_result_preview(request: HttpRequest, slug: str, job_id: str, result_id: 
             context["problem"] = f"Results of type {opened.content_type} are offered for download only."
         else:
             table = context["table"] = preview(opened.chunks(), opened.content_type, max_rows=rows)
-            context["links"] = row_links(table.columns, table.rows)
             context["has_files"] = has_files(table.columns)
+            _shown_rows(request, table, context)
     except PreviewError as error:
         context["problem"] = f"The result cannot be previewed: {error}"
     finally:
@@ -125,6 +126,23 @@ def job_result_preview(request: HttpRequest, slug: str, job_id: str, result_id: 
     if "table" in context:
         status = _plot_context(request, context["table"], context)
     return render(request, "jobs/result_preview.html", context, status=status)
+
+
+def _shown_rows(request: HttpRequest, table, context: dict) -> None:
+    """The rows as the page shows them: numbers right-aligned, sorted by the column asked for (links in step)."""
+    numeric = numeric_flags(table)
+    rows, links = list(table.rows), row_links(table.columns, table.rows)
+    column, descending = PreviewForm(request.GET).sorting()
+    if column is not None and column < len(table.columns):
+        rows, links = sorted_rows(rows, links, column, descending, numeric[column])
+    else:
+        column = None
+    query = request.GET.copy()
+    query.pop("sort", None)
+    query.pop("order", None)
+    context.update(
+        rows_shown=rows, links=links, numeric=numeric, sort=column, descending=descending, sort_query=query.urlencode()
+    )
 
 
 def _wanted_plot(request: HttpRequest) -> tuple[str, str, str] | None:

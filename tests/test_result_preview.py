@@ -43,10 +43,10 @@ def serve(fake, body: str, content_type: str, maxrec: str = "") -> None:
 def test_it_shows_columns_with_units_ucds_and_the_first_rows(fake):
     serve(fake, votable(150), "application/x-votable+xml")
     page = Client().get("/fake/async/j1/results/result/preview").content.decode()
-    assert '<th scope="col">ra</th>' in page
+    assert '>ra<span class="visually-hidden">, sort ascending</span></a></th>' in page
     assert "[deg]" in page and "pos.eq.ra" in page and "double" in page
     assert "The first 100 rows (the result has more)" in page
-    assert "<td>100</td>" in page and "<td>101</td>" not in page
+    assert '<td class="num">100</td>' in page and '<td class="num">101</td>' not in page
     assert "&lt;b&gt;n2&lt;/b&gt;" in page  # cell text is escaped
     assert '<span class="muted">null</span>' in page
 
@@ -68,7 +68,27 @@ def test_an_overflow_is_a_warning_with_the_limit(fake):
 def test_csv_is_previewed(fake):
     serve(fake, "id,name\n1,obj-0001\n2,obj-0002\n", "text/csv;header=present")
     page = Client().get("/fake/async/j1/results/result/preview").content.decode()
-    assert '<th scope="col">name</th>' in page and "<td>obj-0002</td>" in page
+    assert '>name<span class="visually-hidden">' in page and "<td>obj-0002</td>" in page
+    assert '<td class="num">2</td>' in page  # a CSV column of numbers is right-aligned too
+
+
+def test_the_previewed_rows_sort_by_any_column_numbers_as_numbers_and_empty_cells_last(fake):
+    serve(fake, "id,name\n9,b\n10,a\n,c\n1,d\n", "text/csv;header=present")
+    client = Client()
+
+    def ids(**query) -> list[str]:
+        page = client.get("/fake/async/j1/results/result/preview", query).content.decode()
+        body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+        cells = [row.split("</td>", 1)[0] for row in body.split("<tr>")[1:]]
+        return ["null" if "null" in cell else cell.rsplit(">", 1)[-1] for cell in cells]
+
+    assert ids() == ["9", "10", "null", "1"]
+    assert ids(sort=0) == ["1", "9", "10", "null"]
+    assert ids(sort=0, order="desc") == ["10", "9", "1", "null"]
+    assert ids(sort=1) == ["10", "9", "null", "1"]  # by name: a, b, c, d
+    assert ids(sort=99) == ["9", "10", "null", "1"]  # no such column: the result's own order
+    page = client.get("/fake/async/j1/results/result/preview", {"sort": 0}).content.decode()
+    assert 'aria-sort="ascending"' in page
 
 
 def test_other_formats_are_for_download_only(fake):
