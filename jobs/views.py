@@ -172,9 +172,17 @@ def job_list(request: HttpRequest, slug: str) -> HttpResponse:
     page = min(filters["page"] or 1, pages)
     query = request.GET.copy()
     query.pop("page", None)
+    shown = jobs[(page - 1) * JOBS_PER_PAGE : page * JOBS_PER_PAGE]
+    # The jobs this browser has remembered are marked: its own among everyone's.
+    mine = set(
+        RememberedJob.objects.filter(
+            browser=request.browser_key, service=service.slug, job_id__in=[ref.job_id for ref in shown if ref.job_id]
+        ).values_list("job_id", flat=True)
+    )
     context.update(
         {
-            "jobs": jobs[(page - 1) * JOBS_PER_PAGE : page * JOBS_PER_PAGE],
+            "jobs": shown,
+            "mine": mine,
             "total": len(jobs),
             "page": page,
             "pages": pages,

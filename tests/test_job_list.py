@@ -60,3 +60,15 @@ def test_job_list_links_by_the_href_when_the_jobref_id_is_not_the_job_id(client,
     assert 'href="/fake/async/335912448787925"' in page
     assert "(2014-06-03T15:33:29:4235)" in page
     assert "<code>bad id</code>" in page and 'href="/fake/async/bad' not in page
+
+
+def test_the_jobs_this_browser_remembered_are_marked_in_the_list(client, fake):
+    from jobs.models import RememberedJob
+
+    fake.reply("GET", "/tap/async", body=jobs_xml(3))
+    client.get("/mine")
+    RememberedJob.objects.create(browser=client.cookies["portal_browser"].value, service="fake", job_id="job00001")
+    page = text(client.get("/fake/async"))
+    row = page.split('href="/fake/async/job00001"', 1)[1].split("</td>", 1)[0]
+    assert "in My jobs" in row
+    assert page.count("in My jobs") == 1
