@@ -17,10 +17,10 @@ MAX_QUERY_LENGTH = 100_000
 # The FORMAT values every TAP 1.1 service knows (§2.7.1); a service's capabilities,
 # once read, offer its own list instead.
 FORMATS = [
-    ("votable", "VOTable (binary)"),
-    ("votable/td", "VOTable (TABLEDATA)"),
+    ("votable", "VOTable, binary — best for TOPCAT"),
+    ("votable/td", "VOTable, TABLEDATA (XML text)"),
     ("csv", "CSV"),
-    ("tsv", "TSV"),
+    ("tsv", "TSV (tab-separated)"),
     ("fits", "FITS"),
 ]
 

@@ -72,9 +72,45 @@ class Capabilities:
             if value in seen:
                 continue
             seen.add(value)
-            label = f"{output.description} — {output.mime}" if output.description else output.mime
-            choices.append((value, label))
+            choices.append((value, plain_format_name(output.mime)))
         return choices
+
+
+# The result formats under the same plain names on every service, whatever each calls them.
+_PLAIN_NAMES = {
+    "application/x-votable+xml": "VOTable, binary — best for TOPCAT",
+    "text/xml": "VOTable, binary — best for TOPCAT",
+    "text/csv": "CSV",
+    "text/tab-separated-values": "TSV (tab-separated)",
+    "application/fits": "FITS",
+    "application/json": "JSON",
+    "application/geo+json": "GeoJSON",
+    "text/html": "HTML (a web page)",
+    "text/plain": "Plain text",
+}
+_SERIALIZATIONS = {"tabledata": "VOTable, TABLEDATA (XML text)", "binary2": "VOTable, BINARY2", "binary": None}
+
+
+def plain_format_name(mime: str) -> str:
+    """A result format in plain words: "VOTable, binary — best for TOPCAT", "CSV with a header row", ….
+
+    The parameters of the media type say the rest: a VOTable's serialization and version,
+    whether a CSV has a header row; an unknown type is named as it is.
+    """
+    media_type, *parameters = [part.strip() for part in mime.split(";")]
+    options = {
+        key.strip().lower(): value.strip().strip('"') for key, _, value in (p.partition("=") for p in parameters)
+    }
+    name = _PLAIN_NAMES.get(media_type.lower())
+    if name is None:
+        return mime
+    if media_type.lower() in ("application/x-votable+xml", "text/xml"):
+        name = _SERIALIZATIONS.get(options.get("serialization", "binary").lower()) or name
+        if options.get("version"):
+            name += f" (VOTable {options['version']})"
+    elif media_type.lower() == "text/csv" and options.get("header", "").lower() == "present":
+        name = "CSV with a header row"
+    return name
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from jobs.uws.vosi import (
     OutputFormat,
     parse_availability,
     parse_capabilities,
+    plain_format_name,
 )
 from tests.faultuws import billion_laughs_doctype
 
@@ -112,9 +113,9 @@ def test_dachs_format_choices_avoid_the_alias_four_formats_share():
     values = [value for value, _ in choices]
     assert "text/xml" not in values
     assert len(values) == len(set(values)) == 16
-    assert choices[6] == ("votable", "application/x-votable+xml")
-    assert choices[8] == ("votable/td", "application/x-votable+xml;serialization=TABLEDATA")
-    assert choices[9] == ("votabletd1.1", "application/x-votable+xml;serialization=TABLEDATA;version=1.1")
+    assert choices[6] == ("votable", "VOTable, binary — best for TOPCAT")
+    assert choices[8] == ("votable/td", "VOTable, TABLEDATA (XML text)")
+    assert choices[9] == ("votabletd1.1", "VOTable, TABLEDATA (XML text) (VOTable 1.1)")
 
 
 @needs_samples
@@ -193,7 +194,8 @@ def test_it_reads_a_minimal_capability_without_limits():
         upload_limit=NO_LIMIT,
         languages=("ADQL",),
     )
-    assert parse_capabilities(MINIMAL).format_choices() == [("application/x-votable+xml", "application/x-votable+xml")]
+    choices = parse_capabilities(MINIMAL).format_choices()
+    assert choices == [("application/x-votable+xml", "VOTable, binary — best for TOPCAT")]
 
 
 DEFAULT_NAMESPACE = b"""<?xml version="1.0"?>
@@ -226,7 +228,7 @@ def test_it_reads_tapregext_elements_in_a_default_namespace_and_trims_them():
         upload_limit=NO_LIMIT,
         languages=("ADQL-2.0",),
     )
-    assert parsed.format_choices() == [("csv", "Comma-separated values — text/csv")]
+    assert parsed.format_choices() == [("csv", "CSV")]
 
 
 def test_it_reads_prefixed_tapregext_elements():
@@ -315,11 +317,25 @@ def test_format_choices_use_the_first_unshared_alias_and_list_each_value_once():
         languages=(),
     )
     assert parsed.format_choices() == [
-        ("votable", "VOTable (binary) — application/x-votable+xml"),
-        ("votable/td", "application/x-votable+xml;serialization=TABLEDATA"),
-        ("application/x-votable+xml;version=1.1", "application/x-votable+xml;version=1.1"),
-        ("text/csv", "text/csv"),
+        ("votable", "VOTable, binary — best for TOPCAT"),
+        ("votable/td", "VOTable, TABLEDATA (XML text)"),
+        ("application/x-votable+xml;version=1.1", "VOTable, binary — best for TOPCAT (VOTable 1.1)"),
+        ("text/csv", "CSV"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("mime", "name"),
+    [
+        ("application/x-votable+xml;serialization=BINARY2", "VOTable, BINARY2"),
+        ("text/csv;header=present", "CSV with a header row"),
+        ("text/tab-separated-values", "TSV (tab-separated)"),
+        ("application/fits", "FITS"),
+        ("application/x-unknown", "application/x-unknown"),
+    ],
+)
+def test_formats_are_offered_under_the_same_plain_names_on_every_service(mime, name):
+    assert plain_format_name(mime) == name
 
 
 # --- Documents that are neither ----------------------------------------------------------
