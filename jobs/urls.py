@@ -27,6 +27,7 @@ urlpatterns = [
     path("mine/notices/<int:pk>/seen", watching.seen, name="watching_seen"),
     path("mine/confirm/<str:token>", watching.confirm, name="watching_confirm"),
     path("mine/stop/<str:token>", watching.stop, name="watching_stop"),
+    path("mine/keep/<str:token>", watching.keep_link, name="watching_keep_link"),
     re_path(rf"^{SLUG}/$", views.service_home, name="service_home"),
     re_path(rf"^{SLUG}/service$", views.service_info, name="service_info"),
     re_path(rf"^{SLUG}/tables$", schema.tables, name="service_tables"),

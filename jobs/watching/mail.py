@@ -29,7 +29,7 @@ LEASE = timedelta(seconds=60)
 RETRY_FIRST = timedelta(seconds=30)
 RETRY_LONGEST = timedelta(hours=1)
 CONFIRMATIONS_A_DAY = 3  # to one address, whoever asks
-LINK_SALT = {"confirm": "jobs.watching.confirm", "stop": "jobs.watching.stop"}
+LINK_SALT = {"confirm": "jobs.watching.confirm", "stop": "jobs.watching.stop", "keep": "jobs.watching.keep"}
 CONFIRM_DAYS = 3
 
 
@@ -40,7 +40,8 @@ def enabled() -> bool:
 def signed_link(kind: str, payload: dict) -> str:
     """An absolute one-click link whose payload cannot be changed without the portal noticing."""
     token = signing.dumps(payload, salt=LINK_SALT[kind], compress=True)
-    return settings.PORTAL_BASE_URL + reverse(f"watching_{kind}", args=[token])
+    name = "watching_keep_link" if kind == "keep" else f"watching_{kind}"
+    return settings.PORTAL_BASE_URL + reverse(name, args=[token])
 
 
 def read_link(kind: str, token: str, max_age: timedelta | None = None) -> dict | None:
@@ -110,6 +111,7 @@ def _message(notice: Notice) -> EmailMessage:
             {**result, "url": f"{job_page}/results/{result['id']}"} for result in watch.results if result.get("id")
         ],
         "stop": signed_link("stop", {"b": notice.browser, "s": watch.service, "j": watch.job_id}),
+        "keep": signed_link("keep", {"b": notice.browser, "s": watch.service, "j": watch.job_id}),
     }
     subject = {
         "gone": f"Job {watch.job_id} is gone from {title}",

@@ -16,7 +16,7 @@ from ..decorators import allow
 from ..forms import EmailForm, SwitchForm
 from ..models import RememberedJob
 from ..remembered import my_jobs_page
-from ..services import find_service_or_404
+from ..services import configured_services, find_service_or_404
 from ..tokens import token_for
 from . import checks, mail
 from .models import Notice, Subscriber, Watch
@@ -150,6 +150,19 @@ def stop(request: HttpRequest, token: str) -> HttpResponse:
     ).delete()
     checks.unwatch_if_unwanted(payload["s"], payload["j"])
     return render(request, "watching/link_done.html", {"stopped": payload["j"]})
+
+
+@allow("GET")
+def keep_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-click "keep it" of an e-mail about a job soon destroyed: kept, and its destruction moved on now."""
+    payload = mail.read_link("keep", token)
+    service = configured_services().get(payload["s"]) if payload else None
+    if payload is None or service is None:
+        return render(request, "watching/bad_link.html", {"what": "keep"}, status=400)
+    RememberedJob.objects.filter(browser=payload["b"], service=payload["s"], job_id=payload["j"]).update(keep=True)
+    job = checks.extend(checks.watch_job(service, payload["j"]), service, timezone.now())
+    schedule()
+    return render(request, "watching/link_done.html", {"kept": payload["j"], "job": job, "service": service})
 
 
 def banners_of(browser: str) -> list[Notice]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from jobs.models import RememberedJob
 from jobs.watching import checks, mail
 from jobs.watching.models import ConfirmationMail, Notice, Subscriber, Watch
-from tests.fakeuws import job_xml
+from tests.fakeuws import Reply, job_xml
 from tests.helpers import text
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -127,3 +127,30 @@ def test_with_e_mail_off_the_page_says_so_and_keeps_no_address(client, settings)
     assert "This portal has no mail server" in text(client.get("/mine"))
     response = client.post("/mine/email", {"address": "astro@example.org"}, follow=True)
     assert "sends no e-mail" in text(response) and not Subscriber.objects.exists()
+
+
+def test_a_job_soon_destroyed_is_mailed_with_a_one_click_keep(client, smtp, fake):
+    from datetime import timedelta
+
+    confirmed(client, smtp)
+    browser = client.cookies["portal_browser"].value
+    RememberedJob.objects.create(browser=browser, service="fake", job_id="abc", phase="COMPLETED")
+    Watch.objects.create(service="fake", job_id="abc", phase="COMPLETED", next_check_at=timezone.now())
+    soon = (timezone.now() + timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    later = (timezone.now() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fake.route(
+        "GET",
+        "/tap/async/abc",
+        lambda request: Reply(
+            body=job_xml(job_id="abc", phase="COMPLETED", destruction=later if fake.posted() else soon).encode()
+        ),
+    )
+    fake.reply("POST", "/tap/async/abc/destruction", 303, headers={"Location": f"{fake.url}/tap/async/abc"})
+    checks.run_due_checks()
+    assert mail.send_due() == 1
+    (message,) = smtp.to("astro@example.org")
+    assert "will be destroyed within a day" in message["Subject"]
+    page = client.get(link_in(message, "keep"))
+    assert page.status_code == 200 and "Job abc kept" in text(page)
+    assert RememberedJob.objects.get().keep and fake.posted()[0].path == "/tap/async/abc/destruction"
+    assert client.get("/mine/keep/made-up-token").status_code == 400
