@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run serve loadtest bench test test-python dachs vollt nginx chromium browser-tools lint
+.PHONY: run serve loadtest bench test test-python dachs vollt test-tools chromium browser-tools lint
 
 run: .secret_key
 	bash scripts/python-env.sh $(VENV) requirements.txt
@@ -54,9 +54,9 @@ vollt:
 	@if [ -f $(VOLLT_UP) ]; then bash $(VOLLT_UP); \
 	else echo "make vollt: $(VOLLT_UP) is absent: the VOLLT tests will be skipped"; fi
 
-# The load balancer of the test of several instances (tests/test_cluster.py).
-nginx:
-	bash scripts/nginx.sh
+# nginx (tests/test_cluster.py), curl and wget (tests/test_commands_real.py), from Debian.
+test-tools:
+	bash scripts/test-tools.sh
 
 chromium:
 	bash scripts/chromium.sh
@@ -69,7 +69,7 @@ browser-tools:
 TEST_DATABASE_URL := postgres://portal_test:portal_test@127.0.0.1:5432/portal_test
 POSTGRES_TESTS := tests/test_database.py tests/test_remembered.py tests/test_tokens.py tests/test_health.py tests/test_home.py tests/test_job_page.py tests/test_job_actions.py tests/test_job_list.py tests/test_new_job.py tests/test_results.py tests/test_following.py tests/test_remembering.py tests/watching
 
-test: test-python dachs vollt nginx chromium browser-tools
+test: test-python dachs vollt test-tools chromium browser-tools
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py check --settings=tests.settings
 	bash scripts/test-postgres.sh

@@ -2,7 +2,7 @@
 
 A browser's session, its token, My jobs, banners and e-mail work whichever instance answers;
 a job watched by two workers ends in one e-mail; a worker killed, the other carries on.
-Everything is started here and stopped after: Debian's nginx (scripts/nginx.sh) on a port of
+Everything is started here and stopped after: Debian's nginx (scripts/test-tools.sh) on a port of
 its own, gunicorn and `manage.py watch` as `make serve` runs them, a database of its own in
 the PostgreSQL of scripts/dachs.sh (role of scripts/test-postgres.sh), the scripted service
 and an SMTP server in this process.
@@ -111,7 +111,7 @@ http {{
 def cluster(tmp_path_factory) -> Iterator[Cluster]:
     nginx = shutil.which("nginx")
     if nginx is None:
-        pytest.fail("nginx is missing: install it with `bash scripts/nginx.sh` (as root)")
+        pytest.fail("nginx is missing: install it with `bash scripts/test-tools.sh` (as root)")
     from aiosmtpd.controller import Controller
 
     folder = tmp_path_factory.mktemp("cluster")
@@ -137,7 +137,9 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     _database()
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
+    # As make serve does: the database made, the static files collected (production settings serve them hashed).
+    for step in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+        subprocess.run([PYTHON, "manage.py", *step], cwd=ROOT, env=env, check=True, timeout=120)
     log = (folder / "processes.log").open("w")
     started = Cluster(url=f"http://127.0.0.1:{front}", fake=fake, inbox=inbox)
     proxy = None
