@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 DALI_ERROR = (
     '<VOTABLE xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE type="results">'
     '<INFO name="QUERY_STATUS" value="ERROR">{}</INFO></RESOURCE></VOTABLE>'
@@ -30,3 +32,13 @@ def listed(response) -> str:
     page = response.content.decode()
     start = page.find('<table class="jobs">')
     return page[start : page.find("</table>", start)] if start >= 0 else ""
+
+
+def wait_for(uws, job_id: str, phases: set[str], timeout: float = 60) -> str:
+    """Ask a real service until the job is in one of `phases` (or the time is up); the phase it is in."""
+    deadline = time.monotonic() + timeout
+    while True:
+        phase = uws.get_job(job_id).phase
+        if phase in phases or time.monotonic() > deadline:
+            return phase
+        time.sleep(0.3)

@@ -16,7 +16,7 @@ from django.test import Client
 
 from jobs.services import configured_services
 from jobs.uws.errors import Failure, ServiceError
-from tests.helpers import listed, messages_of
+from tests.helpers import listed, messages_of, wait_for
 
 pytestmark = [pytest.mark.dachs, pytest.mark.django_db]
 
@@ -34,11 +34,6 @@ def _dachs_is_up():
 
 
 @pytest.fixture
-def client() -> Client:
-    return Client()
-
-
-@pytest.fixture
 def uws():
     return configured_services()["dachs"].client(page=False)
 
@@ -52,15 +47,6 @@ def create(client: Client, query: str, run: bool, **extra) -> str:
     location = response["Location"]
     assert location.startswith("/dachs/async/")
     return location.rsplit("/", 1)[-1]
-
-
-def wait_for(uws, job_id: str, phases: set[str], timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        phase = uws.get_job(job_id).phase
-        if phase in phases or time.monotonic() > deadline:
-            return phase
-        time.sleep(0.3)
 
 
 def test_a_created_job_waits_pending_and_its_page_shows_it(client):

@@ -14,16 +14,11 @@ import numpy as np
 import pytest
 import requests
 from astropy.io import votable
-from django.test import Client
 
-from tests.test_dachs import TAP, create, wait_for
+from tests.helpers import wait_for
+from tests.test_dachs import TAP, create
 
 pytestmark = [pytest.mark.dachs, pytest.mark.django_db]
-
-
-@pytest.fixture
-def client() -> Client:
-    return Client()
 
 
 @pytest.fixture

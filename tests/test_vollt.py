@@ -23,7 +23,7 @@ from astropy.io import votable
 
 from jobs.services import configured_services
 from jobs.uws.errors import Failure, ServiceError
-from tests.helpers import listed, messages_of, text
+from tests.helpers import listed, messages_of, text, wait_for
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 TAP = "http://127.0.0.1:8097/tap"
@@ -58,15 +58,6 @@ def create(client, query: str, run: bool, **extra) -> str:
     response = client.post("/vollt/async", data)
     assert response.status_code == 302, response.content[:3000]
     return response["Location"].rsplit("/", 1)[-1]
-
-
-def wait_for(uws, job_id: str, phases: set[str], timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        phase = uws.get_job(job_id).phase
-        if phase in phases or time.monotonic() > deadline:
-            return phase
-        time.sleep(0.3)
 
 
 def test_a_created_job_waits_pending_with_vollts_defaults(client):

@@ -44,19 +44,20 @@ def start_watching(request: HttpRequest, service, job_id: str, phase: str = "") 
         schedule()
 
 
-def _entry(request: HttpRequest, slug: str, job_id: str) -> RememberedJob:
-    find_service_or_404(slug)
-    return get_object_or_404(RememberedJob, browser=request.browser_key, service=slug, job_id=job_id)
+def _switch(request: HttpRequest, slug: str, job_id: str, field: str):
+    """Set one switch (`notify`, `keep`) of this browser's entry for the job: (service, entry, on, form)."""
+    service = find_service_or_404(slug)
+    entry = get_object_or_404(RememberedJob, browser=request.browser_key, service=slug, job_id=job_id)
+    form = SwitchForm(request.POST)
+    on = form.is_valid() and form.cleaned_data["on"]
+    RememberedJob.objects.filter(pk=entry.pk).update(**{field: on})
+    return service, entry, on, form
 
 
 @allow("POST")
 def notify(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
     """'Tell me when it ends', switched on or off for one job of this browser's."""
-    service = find_service_or_404(slug)
-    entry = _entry(request, slug, job_id)
-    form = SwitchForm(request.POST)
-    on = form.is_valid() and form.cleaned_data["on"]
-    RememberedJob.objects.filter(pk=entry.pk).update(notify=on)
+    service, entry, on, form = _switch(request, slug, job_id, "notify")
     if on:
         start_watching(request, service, job_id, entry.phase)
         if token_for(request, service) is not None:
@@ -78,11 +79,7 @@ def notify(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
 @allow("POST")
 def keep(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
     """'Keep this job': ask at once for the latest destruction the service allows, and keep moving it on."""
-    service = find_service_or_404(slug)
-    entry = _entry(request, slug, job_id)
-    form = SwitchForm(request.POST)
-    on = form.is_valid() and form.cleaned_data["on"]
-    RememberedJob.objects.filter(pk=entry.pk).update(keep=on)
+    service, _, on, _ = _switch(request, slug, job_id, "keep")
     if not on:
         checks.unwatch_if_unwanted(slug, job_id)
         messages.success(request, f"Job {job_id} is no longer kept: the service destroys it at its time.")
