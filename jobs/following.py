@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from .decorators import allow
 from .forms import AttachForm, ImportForm
-from .models import BrowserLink, RememberedJob
+from .models import RESULT_IDS_LENGTH, BrowserLink, RememberedJob
 from .remembered import my_jobs_page
 from .uws.times import parse_time, utc_iso
 
@@ -33,6 +33,8 @@ FIELDS = (
     "phase",
     "run_id",
     "creation_time",
+    "destruction",
+    "results",
     "query_start",
     "note",
     "notify",
@@ -44,7 +46,7 @@ MAX_IMPORT = 5000  # jobs in one file
 
 def _exported(entry: RememberedJob) -> dict:
     row = {name: getattr(entry, name) for name in FIELDS}
-    for name in ("creation_time", "remembered_at"):
+    for name in ("creation_time", "destruction", "remembered_at"):
         row[name] = utc_iso(row[name]) if row[name] else ""
     return row
 
@@ -84,6 +86,8 @@ def import_jobs(request: HttpRequest) -> HttpResponse:
                     "phase": row["phase"],
                     "run_id": row["run_id"],
                     "creation_time": parse_time(row["creation_time"]),
+                    "destruction": parse_time(row["destruction"]),
+                    "results": row["results"],
                     "query_start": row["query_start"],
                     "note": row["note"],
                     "notify": False,  # this browser has not asked to be told
@@ -145,6 +149,19 @@ def attach(request: HttpRequest) -> HttpResponse:
     return redirect("my_jobs")
 
 
+def _result_ids(text: str) -> str:
+    """The valid result ids of an imported row, whole, as many as the list keeps."""
+    from .uws.model import ID_RE
+
+    kept = ""
+    for part in text.split():
+        joined = f"{kept} {part}" if kept else part
+        if not ID_RE.fullmatch(part) or len(joined) > RESULT_IDS_LENGTH:
+            break
+        kept = joined
+    return kept
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -182,6 +199,8 @@ def read_import(data: bytes) -> list[dict]:
                 "phase": str(row.get("phase") or "")[:32],
                 "run_id": str(row.get("run_id") or "")[:64],
                 "creation_time": str(row.get("creation_time") or ""),
+                "destruction": str(row.get("destruction") or ""),
+                "results": _result_ids(str(row.get("results") or "")),
                 "query_start": " ".join(str(row.get("query_start") or "").split())[:200],
                 "note": str(row.get("note") or "")[:2000],
             }

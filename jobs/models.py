@@ -7,12 +7,24 @@ from django.db import DatabaseError, connection, models
 from .uws.model import Job
 
 QUERY_START_LENGTH = 200
+RESULT_IDS_LENGTH = 300
 log = logging.getLogger(__name__)
 
 
 def query_start_of(query: str | None) -> str:
     """The start of a query as the lists show it: its whitespace folded, its first 200 characters."""
     return " ".join((query or "").split())[:QUERY_START_LENGTH]
+
+
+def result_ids_of(job: Job) -> str:
+    """The ids of a job's results as My jobs links them: whole ids (they hold no spaces), as many as fit."""
+    kept = ""
+    for result in job.results:
+        joined = f"{kept} {result.id}" if kept else result.id
+        if len(joined) > RESULT_IDS_LENGTH:
+            break
+        kept = joined
+    return kept
 
 
 class BrowserLink(models.Model):
@@ -37,6 +49,8 @@ class RememberedJob(models.Model):
     creation_time = models.DateTimeField(null=True, blank=True)
     query_start = models.CharField(max_length=QUERY_START_LENGTH, blank=True)
     run_id = models.CharField(max_length=64, blank=True)
+    destruction = models.DateTimeField(null=True, blank=True)  # as last seen
+    results = models.CharField(max_length=RESULT_IDS_LENGTH, blank=True)  # the result ids last seen, space-separated
     note = models.TextField(blank=True, max_length=2000)
     notify = models.BooleanField(default=False)  # "Tell me when it ends"
     keep = models.BooleanField(default=False)  # "Keep this job": its destruction moved on by the worker
@@ -52,6 +66,10 @@ class RememberedJob(models.Model):
     def __str__(self) -> str:
         return f"{self.service}/{self.job_id}"
 
+    @property
+    def result_ids(self) -> list[str]:
+        return self.results.split()
+
     @classmethod
     def remember(cls, browser: str, service: str, job_id: str, job: Job) -> None:
         """Record the job as the service has it now (creating the entry the first time).
@@ -65,6 +83,8 @@ class RememberedJob(models.Model):
             "creation_time": job.creation_time,
             "query_start": query_start_of(job.query),
             "run_id": (job.run_id or "")[:64],
+            "destruction": job.destruction,
+            "results": result_ids_of(job),
         }
         try:
             if cls._unchanged(browser, service, job_id, values):
@@ -99,15 +119,17 @@ class RememberedJob(models.Model):
         (docs/benchmarks.md), and the database answers for every process alike: an entry that
         another worker changed or deleted is seen as such.
         """
-        created = values["creation_time"]
         sql = (
             f"SELECT 1 FROM {cls._meta.db_table} WHERE browser = %s AND service = %s AND job_id = %s "
-            f"AND phase = %s AND query_start = %s AND run_id = %s "
-            f"AND creation_time {'IS NULL' if created is None else '= %s'}"
+            f"AND phase = %s AND query_start = %s AND run_id = %s AND results = %s"
         )
-        params = [browser, service, job_id, values["phase"], values["query_start"], values["run_id"]]
-        if created is not None:
-            params.append(connection.ops.adapt_datetimefield_value(created))
+        params = [browser, service, job_id, values["phase"], values["query_start"], values["run_id"], values["results"]]
+        for name in ("creation_time", "destruction"):
+            if values[name] is None:
+                sql += f" AND {name} IS NULL"
+            else:
+                sql += f" AND {name} = %s"
+                params.append(connection.ops.adapt_datetimefield_value(values[name]))
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone() is not None

@@ -38,12 +38,15 @@ def test_the_export_holds_everything_the_portal_keeps_in_json_and_csv(client, fa
         note="M31 run",
         query_start="SELECT 1",
         creation_time=datetime(2026, 11, 30, 12, tzinfo=UTC),
+        destruction=datetime(2026, 12, 7, 12, tzinfo=UTC),
+        results="result extra",
         notify=True,
     )
     exported = json.loads(client.get("/mine/export.json").content)
     (row,) = exported["jobs"]
     assert row["job_id"] == "j1" and row["run_id"] == "night-1" and row["note"] == "M31 run"
     assert row["creation_time"] == "2026-11-30T12:00:00Z" and row["notify"] is True
+    assert row["destruction"] == "2026-12-07T12:00:00Z" and row["results"] == "result extra"
     response = client.get("/mine/export.csv")
     assert response["Content-Disposition"] == 'attachment; filename="my-jobs.csv"'
     (csv_row,) = csv.DictReader(io.StringIO(response.content.decode()))
@@ -53,7 +56,7 @@ def test_the_export_holds_everything_the_portal_keeps_in_json_and_csv(client, fa
 @pytest.mark.parametrize("kind", ["json", "csv"])
 def test_an_import_in_another_browser_merges_without_duplicates(client, fake, kind):
     home = browser_of(client)
-    remembered(home, "j1", note="from home")
+    remembered(home, "j1", note="from home", destruction=datetime(2026, 12, 7, 12, tzinfo=UTC), results="result bad/id")
     remembered(home, "j2")
     exported = client.get(f"/mine/export.{kind}").content
     office = Client()
@@ -64,6 +67,9 @@ def test_an_import_in_another_browser_merges_without_duplicates(client, fake, ki
     assert "1 job added; 1 already in your list." in messages_of(response)
     mine = {entry.job_id: entry.note for entry in RememberedJob.objects.filter(browser=office_browser)}
     assert mine == {"j1": "from home", "j2": "office's own note"}
+    imported = RememberedJob.objects.get(browser=office_browser, job_id="j1")
+    assert imported.destruction == datetime(2026, 12, 7, 12, tzinfo=UTC)
+    assert imported.result_ids == ["result"]  # an id that is not one is left out
     office.post("/mine/import", {"file": SimpleUploadedFile(f"my-jobs.{kind}", exported)})
     assert RememberedJob.objects.filter(browser=office_browser).count() == 2
 

@@ -138,3 +138,31 @@ def test_watching_an_unchanged_job_writes_nothing(client, fake, django_assert_ma
     with django_assert_max_num_queries(3):  # session, the entry: read only
         client.get("/fake/async/abc", {"watch": "EXECUTING"}, HTTP_HX_REQUEST="true")
     assert RememberedJob.objects.get().seen_at == seen
+
+
+def test_my_jobs_shows_time_left_and_result_links_of_jobs_not_watched(client, fake):
+    results = (
+        '<uws:result id="result" xlink:href="http://127.0.0.1/r.xml"/>'
+        '<uws:result id="extra-1" xlink:href="http://127.0.0.1/e.xml"/>'
+    )
+    fake.reply(
+        "GET",
+        "/tap/async/done",
+        body=job_xml(job_id="done", phase="COMPLETED", destruction="2099-01-01T00:00:00Z", results=results),
+    )
+    client.get("/fake/async/done")
+    entry = RememberedJob.objects.get(job_id="done")
+    assert entry.result_ids == ["result", "extra-1"] and not entry.notify
+    page = mine(client)
+    assert 'href="/fake/async/done/results/result" download' in page
+    assert 'href="/fake/async/done/results/extra-1" download' in page
+    assert "destroyed in" in page and "years" in page
+
+
+def test_a_moved_destruction_is_written_and_a_past_one_said(client, fake):
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", destruction="2099-01-01T00:00:00Z"))
+    client.get("/fake/async/abc")
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", destruction="2020-01-01T00:00:00Z"))
+    client.get("/fake/async/abc")
+    assert RememberedJob.objects.get(job_id="abc").destruction.year == 2020
+    assert "past its destruction time" in mine(client)
