@@ -9,7 +9,8 @@
 # Run as root on Debian bookworm; no systemd needed.  Idempotent: when all is
 # already up, `start` only checks and returns within a few seconds.
 # Server: http://127.0.0.1:8080 (TAP at /tap); test data: schema portaltest
-# (tables objects and slow), see scripts/dachs/portaltest.rd.
+# (tables objects and slow), see scripts/dachs/portaltest.rd; TAP examples
+# (/tap/examples), see scripts/dachs/userconfig.rd.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,6 +18,8 @@ RD_SRC=$HERE/dachs/portaltest.rd
 RD_DIR=/var/gavo/inputs/portaltest
 RD_DST=$RD_DIR/q.rd
 RD_STAMP=$RD_DIR/.imported.sha256   # checksum of the RD last imported successfully
+USERCONFIG_SRC=$HERE/dachs/userconfig.rd
+USERCONFIG_DST=/var/gavo/etc/userconfig.rd
 PG_VERSION=15
 BASE_URL=http://127.0.0.1:8080
 WAIT_SECS=60
@@ -177,6 +180,18 @@ write_config() {
 	fi
 }
 
+# DaCHS's TAP service takes its examples from the tapexamples STREAM of
+# etc/userconfig.rd (the _example meta items), read when the //tap RD is loaded.
+EXAMPLES_CHANGED=0
+install_examples() {
+	[[ -f $USERCONFIG_SRC ]] || die "missing $USERCONFIG_SRC"
+	if ! cmp -s "$USERCONFIG_SRC" "$USERCONFIG_DST"; then
+		log "installing $USERCONFIG_DST (TAP examples)"
+		install -o dachsroot -g gavo -m 644 "$USERCONFIG_SRC" "$USERCONFIG_DST"
+		EXAMPLES_CHANGED=1
+	fi
+}
+
 IMPORTED=0
 import_rd() {
 	[[ -f $RD_SRC ]] || die "missing $RD_SRC"
@@ -232,6 +247,14 @@ start_server() {
 		"${CLEAN_ENV[@]}" dachs serve restart || die "dachs serve restart failed"
 		return 0
 	fi
+	if ((up && EXAMPLES_CHANGED)); then
+		# SIGHUP clears DaCHS's caches first, so the //tap RD is read again with the
+		# new examples; the handler then fails on the missing root.loadUserVanity,
+		# but the server goes on serving, and the jobs under way go on running.
+		log "reloading DaCHS (TAP examples changed)"
+		"${CLEAN_ENV[@]}" dachs serve reload || die "dachs serve reload failed"
+		return 0
+	fi
 	((up)) && return 0
 	pid=$(server_pid)
 	if [[ -n $pid ]]; then
@@ -272,7 +295,11 @@ wait_ready() {
 		((SECONDS < deadline)) || die "TAP sync COUNT(*) on portaltest.objects gave '${n}', not 500, within ${WAIT_SECS}s"
 		sleep 0.5
 	done
-	log "ready: $BASE_URL/tap (portaltest.objects has $n rows)"
+	until [[ $(http_code "$BASE_URL/tap/examples") == 200 ]]; do
+		((SECONDS < deadline)) || die "$BASE_URL/tap/examples did not answer 200 within ${WAIT_SECS}s"
+		sleep 0.5
+	done
+	log "ready: $BASE_URL/tap (portaltest.objects has $n rows; examples at /tap/examples)"
 }
 
 # ---------------------------------------------------------------------------
@@ -280,6 +307,7 @@ cmd_start() {
 	local t0=$SECONDS
 	install_dachs
 	write_config
+	install_examples
 	import_rd
 	start_server
 	wait_ready
