@@ -264,6 +264,31 @@ def hold_watch_requests(page: Page) -> None:
     page.route(re.compile(r"[?&]watch="), hold)
 
 
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL | re.IGNORECASE)
+_NOSCRIPT = re.compile(r"<noscript>(.*?)</noscript>", re.DOTALL | re.IGNORECASE)
+_META_REFRESH = re.compile(r"<meta http-equiv=\"refresh\"[^>]*>", re.IGNORECASE)
+
+
+def as_built_without_javascript(page: Page) -> None:
+    """Serve the page's documents as a browser without JavaScript builds them: no scripts, <noscript> shown.
+
+    For axe-core, which needs scripts to run: a context with JavaScript off runs none (not even
+    the timers axe waits on). The refresh of a page that is not final is left out, so that the
+    page stays still under the checks; the tests of that refresh look at the page as served.
+    """
+
+    def rewrite(route: Route) -> None:
+        if not route.request.is_navigation_request():
+            route.continue_()
+            return
+        response = route.fetch()
+        body = _SCRIPT.sub("", response.text())
+        body = _NOSCRIPT.sub(lambda found: _META_REFRESH.sub("", found.group(1)), body)
+        route.fulfill(response=response, body=body)
+
+    page.route("**/*", rewrite)
+
+
 @pytest.fixture
 def js() -> bool:
     """Whether pages run JavaScript; a test parametrizes `js` to run without it too."""

@@ -25,6 +25,7 @@ from tests.browser.conftest import (
     WEIGHT_LIMIT,
     WIDTHS,
     PageWeight,
+    as_built_without_javascript,
     axe_violations,
     hold_watch_requests,
     record_weight,
@@ -282,6 +283,24 @@ def test_the_first_screen_holds_the_job_its_phase_and_what_the_phase_asks_for(
         assert box is not None, f"{phase} at {width} px: {what} is not shown"
         assert box["y"] + box["height"] <= height, f"{phase} at {width}×{height}: {what} is below the first screen"
     page.screenshot(path=str(_first_screen_path(f"first-{phase.lower()}-{width}-{'js' if script else 'nojs'}")))
+
+
+@pytest.mark.parametrize("phase", list(FIRST_SCREEN))
+def test_axe_finds_nothing_serious_on_the_job_page_without_javascript(axe_page: Page, jobs, phase, request):
+    """With JavaScript, test_axe_finds_nothing_serious covers these pages; this is the other half."""
+    hold_watch_requests(axe_page)
+    as_built_without_javascript(axe_page)
+    axe_page.goto(f"/dachs/async/{jobs[phase]}")
+    expect(axe_page.locator("#phase")).to_contain_text(phase)
+    assert axe_page.locator("script").count() == 0
+    if phase in ("PENDING", "EXECUTING"):
+        expect(axe_page.locator("main")).to_contain_text("This page reloads itself every")
+    failing: list[str] = []
+    for width, scheme in zip(WIDTHS, SCHEMES, strict=True):
+        axe_page.emulate_media(color_scheme=scheme)
+        axe_page.set_viewport_size({"width": width, "height": 800})
+        failing += axe_violations(axe_page, request.config, f"job {phase} without JavaScript ({width} px, {scheme})")
+    assert failing == []
 
 
 def _first_screen_path(name: str):
