@@ -45,6 +45,7 @@ from jobs.operations import CHANGES, START_PAGE
 from jobs.remembered import service_and_job_of
 from jobs.services import configured_services
 from jobs.tables import Preview, PreviewError, preview, previewable
+from jobs.uws.examples import ExamplesDocument, parse_examples
 from jobs.uws.model import ID_RE, PHASES, ErrorDocument, Job, JobList
 from jobs.uws.parse import UWSParseError, dali_error_message, error_document, parse_job, parse_job_list, parse_time
 from jobs.uws.vosi import Availability, Capabilities, parse_availability, parse_capabilities
@@ -324,11 +325,18 @@ def _check_capabilities(capabilities: Capabilities) -> None:
     assert len(values) == len(set(values))
 
 
+def _check_examples(document: ExamplesDocument) -> None:
+    assert all(example.key and example.name and example.query for example in document.examples)
+    assert all(example.query == example.query.strip() for example in document.examples)
+    assert all(href and href == href.strip() for href in document.continuations)
+
+
 PARSERS = [
     (parse_job, Job, _check_job),
     (parse_job_list, JobList, _check_job_list),
     (parse_availability, Availability, _check_availability),
     (parse_capabilities, Capabilities, _check_capabilities),
+    (parse_examples, ExamplesDocument, _check_examples),
 ]
 
 

@@ -48,7 +48,7 @@ class Limit:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What the TAP capability promises: formats, limits and query languages."""
+    """What the TAP capability promises: formats, limits and query languages; and where the examples are."""
 
     output_formats: tuple[OutputFormat, ...]
     execution_duration: Limit
@@ -56,6 +56,7 @@ class Capabilities:
     output_limit: Limit
     upload_limit: Limit
     languages: tuple[str, ...]
+    examples_url: str | None = None  # the accessURL of a DALI examples capability (DALI 1.1 §2.3)
 
     def format_choices(self) -> list[tuple[str, str]]:
         """(FORMAT value, label) pairs for a <select>, one per distinct value.
@@ -135,6 +136,7 @@ class TableInfo:
 
 _NO_LIMIT = Limit(default=None, hard=None, unit=None)
 _TAP_STANDARD_ID = "ivo://ivoa.net/std/tap"
+_EXAMPLES_STANDARD_ID = "ivo://ivoa.net/std/dali#examples"
 
 
 def parse_availability(data: bytes) -> Availability:
@@ -163,8 +165,19 @@ def parse_capabilities(data: bytes) -> Capabilities:
     if _local(root.tag) != "capabilities":
         raise UWSParseError(f"expected a VOSI capabilities document, got <{_local(root.tag) or '?'}>")
     tap = next((capability for capability in _children(root, "capability") if _is_tap(capability)), None)
+    examples_url = next(
+        (
+            url
+            for capability in _children(root, "capability")
+            if (_attribute(capability, "standardID") or "").lower() == _EXAMPLES_STANDARD_ID
+            for interface in _children(capability, "interface")
+            for url in map(_text, _children(interface, "accessURL"))
+            if url
+        ),
+        None,
+    )
     if tap is None:
-        return Capabilities((), _NO_LIMIT, _NO_LIMIT, _NO_LIMIT, _NO_LIMIT, ())
+        return Capabilities((), _NO_LIMIT, _NO_LIMIT, _NO_LIMIT, _NO_LIMIT, (), examples_url)
     return Capabilities(
         output_formats=tuple(
             output for output in map(_output_format, _children(tap, "outputFormat")) if output is not None
@@ -174,6 +187,7 @@ def parse_capabilities(data: bytes) -> Capabilities:
         output_limit=_limit(_child(tap, "outputLimit"), has_unit=True),
         upload_limit=_limit(_child(tap, "uploadLimit"), has_unit=True),
         languages=tuple(name for language in _children(tap, "language") for name in _language_names(language)),
+        examples_url=examples_url,
     )
 
 

@@ -264,6 +264,17 @@ def test_it_picks_the_tap_capability_by_xsi_type_alone():
     assert [output.mime for output in parse_capabilities(document).output_formats] == ["text/csv"]
 
 
+def test_it_reads_where_the_examples_are_from_the_dali_examples_capability():
+    examples = (
+        '<capability standardID="ivo://ivoa.net/std/DALI#examples"><interface xsi:type="vr:WebBrowser">'
+        '<accessURL use="full"> http://example.org/tap/examples </accessURL></interface></capability>'
+    )
+    tap = '<capability standardID="ivo://ivoa.net/std/TAP"><language><name>ADQL</name></language></capability>'
+    assert parse_capabilities(capabilities(tap + examples)).examples_url == "http://example.org/tap/examples"
+    assert parse_capabilities(capabilities(examples)).examples_url == "http://example.org/tap/examples"
+    assert parse_capabilities(capabilities(tap)).examples_url is None
+
+
 def test_a_capabilities_document_without_tap_promises_nothing():
     document = capabilities('<capability standardID="ivo://ivoa.net/std/VOSI#capabilities"/>')
     assert parse_capabilities(document) == Capabilities((), NO_LIMIT, NO_LIMIT, NO_LIMIT, NO_LIMIT, ())
