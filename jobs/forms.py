@@ -269,10 +269,12 @@ class PreviewForm(forms.Form):
 
 class ResubmitForm(forms.Form):
     """`?resubmit=<job>` on a service's start page: fill the new-query form from that job;
-    `&maxrec=<rows>` asks for another row limit, brought down to the service's largest (`hard_limit`)."""
+    `&maxrec=<rows>` asks for another row limit, brought down to the service's largest (`hard_limit`).
+    `?example=<key>` fills it with one of the service's example queries instead."""
 
     resubmit = forms.CharField(max_length=128, required=False, validators=[job_id_validator])
     maxrec = forms.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
+    example = forms.CharField(max_length=200, required=False)
 
     def __init__(self, *args, hard_limit: int | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import following, health, remembered, results, schema, tokens, views
+from . import examples, following, health, remembered, results, schema, tokens, views
 from .uws.model import ID_PATTERN
 from .watching import views as watching
 
@@ -31,6 +31,7 @@ urlpatterns = [
     re_path(rf"^{SLUG}/$", views.service_home, name="service_home"),
     re_path(rf"^{SLUG}/service$", views.service_info, name="service_info"),
     re_path(rf"^{SLUG}/tables$", schema.tables, name="service_tables"),
+    re_path(rf"^{SLUG}/examples$", examples.examples, name="service_examples"),
     re_path(rf"^{SLUG}/token$", tokens.set_token, name="set_token"),
     re_path(rf"^{SLUG}/token/forget$", tokens.forget_token, name="forget_token"),
     re_path(rf"^{SLUG}/async$", views.job_list, name="job_list"),

@@ -16,6 +16,7 @@ from . import operations
 from .adql_errors import error_spot
 from .decorators import allow
 from .error_pages import FAILURE_STATUS, FAILURE_TITLE, upstream_error, what_was_done
+from .examples import ServiceExamples, service_examples
 from .facts import format_choices, row_limits, service_facts
 from .forms import JobActionForm, JobListFilterForm, JobOperationForm, NewJobForm, ResubmitForm
 from .job_page import job_page, remember_last_action, watch
@@ -39,6 +40,7 @@ def _home_page(
     status=200,
     creation_failure: dict | None = None,
     fixing: dict | None = None,
+    examples: ServiceExamples | None = None,
 ):
     facts = service_facts(service, fetch=False)
     return render(
@@ -55,6 +57,7 @@ def _home_page(
             "token_form": TokenForm(),
             "creation_failure": creation_failure,
             "fixing": fixing,
+            "examples": examples,
         },
         status=status,
     )
@@ -83,6 +86,8 @@ def service_home(request: HttpRequest, slug: str) -> HttpResponse:
         return _home_page(request, service, status=400)
     resubmit = form.cleaned_data["resubmit"]
     if not resubmit:
+        if form.cleaned_data["example"] and service.tap:
+            return _example_page(request, service, form.cleaned_data["example"])
         return _home_page(request, service)
     try:
         job = client_for(request, service).get_job(resubmit)
@@ -107,6 +112,22 @@ def service_home(request: HttpRequest, slug: str) -> HttpResponse:
         # What went wrong, beside the query: the service's words, and the spot (the editor's cursor goes there).
         fixing = {"message": job.error_summary.message, "spot": error_spot(job.error_summary.message, job.query)}
     return _home_page(request, service, new_job_form=form, fixing=fixing)
+
+
+def _example_page(request: HttpRequest, service: Service, key: str) -> HttpResponse:
+    """The start page with one of the service's examples in the editor, and the examples open beside it."""
+    try:
+        found = service_examples(service)
+    except ServiceError as error:
+        messages.error(request, f"The service did not give its example queries: {error.message}")
+        return _home_page(request, service)
+    example = found.find(key)
+    if example is None:
+        messages.error(request, "The service no longer has that example; choose another.")
+        return _home_page(request, service, examples=found)
+    form = NewJobForm(initial={"query": example.query}, formats=format_choices(service_facts(service, fetch=False)))
+    messages.info(request, f"The new-query form holds the example “{example.name}”: edit it and submit.")
+    return _home_page(request, service, new_job_form=form, examples=found)
 
 
 @allow("GET")

@@ -12,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from django.core.cache import cache
 from django.test import Client
 
+from jobs.examples import service_examples
 from jobs.services import configured_services
 from jobs.uws.errors import Failure, ServiceError
 from tests.helpers import listed, messages_of, wait_for
@@ -250,3 +252,21 @@ def test_the_table_browser_lists_dachss_tables_and_columns(client):
     cache.delete("tables:dachs")
     page = client.get("/dachs/tables", {"q": "mag"}, HTTP_HX_REQUEST="true").content.decode()
     assert "portaltest.objects" in page and 'data-insert="mag"' in page and "phot.mag" in page
+
+
+def test_dachss_examples_are_listed_and_one_click_puts_a_query_in_the_editor(client):
+    cache.delete("examples:dachs")
+    fragment = client.get("/dachs/examples", HTTP_HX_REQUEST="true").content.decode()
+    for name in ["The brightest objects", "Objects within 10 degrees of a position", "FITS files and their sizes"]:
+        assert f">{name}</a>" in fragment
+    assert 'href="/dachs/?example=Thebrightestobjects#new-query"' in fragment
+    page = client.get("/dachs/", {"example": "Thebrightestobjects"}).content.decode()
+    assert "FROM portaltest.objects\nWHERE mag &lt; 10.5\nORDER BY mag, id" in page
+
+
+def test_every_dachs_example_runs_as_it_is(client, uws):
+    examples = service_examples(configured_services()["dachs"]).examples
+    assert len(examples) == 4
+    jobs = {example.name: create(client, example.query, run=True) for example in examples}
+    for name, job_id in jobs.items():
+        assert wait_for(uws, job_id, {"COMPLETED", "ERROR"}) == "COMPLETED", name

@@ -97,3 +97,19 @@ document.addEventListener("click", (event) => {
   editor.setRangeText(button.dataset.insert, start, end, "end");
   editor.focus();
 });
+
+// The examples beside the editor: a click on one puts its query into the editor in place of what is there (as an
+// edit, so Ctrl+Z brings the old text back); without JavaScript the link opens the start page with it (?example=).
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-query]");
+  const editor = document.querySelector("textarea[name=query]");
+  if (!link || !editor || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  editor.focus();
+  editor.select();
+  if (!document.execCommand("insertText", false, link.dataset.query)) editor.value = link.dataset.query;
+  editor.setSelectionRange(0, 0);
+  editor.scrollTop = 0;
+  const said = document.getElementById("example-loaded");
+  if (said) said.textContent = `The editor holds the example “${link.dataset.name}”.`;
+});
