@@ -170,6 +170,12 @@ def _server_error(page: Page, jobs: dict[str, str]) -> None:
         page.goto("/dachs/service")
 
 
+def _example_chosen(page: Page, jobs: dict[str, str]) -> None:
+    page.goto("/dachs/")
+    page.get_by_text("Example queries of Local DaCHS").click()
+    page.get_by_role("link", name="The brightest objects").click()
+
+
 @dataclass(frozen=True)
 class State:
     name: str
@@ -182,6 +188,9 @@ STATES = [
     State("start", goto("/"), "Service status"),
     State("start-resubmit", goto("/dachs/?resubmit={ERROR}"), "holds the query of job"),
     State("start-tables", goto("/dachs/tables?q=mag"), "portaltest.objects"),
+    State("start-example-chosen", _example_chosen, "The editor holds the example “The brightest objects”."),
+    State("start-example-link", goto("/dachs/?example=Thebrightestobjects"), "holds the example “The brightest"),
+    State("examples", goto("/dachs/examples"), "FITS files and their sizes"),
     State("start-form-error", goto("/go?service=dachs&op=status&job_id=no+such+id!"), "A job id is made of", 400),
     State("new-query-refused", _new_query_refused, "The query is empty", 400),
     State("service-status", goto("/dachs/service"), "Output formats"),
