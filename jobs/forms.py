@@ -274,7 +274,7 @@ class ResubmitForm(forms.Form):
 
     resubmit = forms.CharField(max_length=128, required=False, validators=[job_id_validator])
     maxrec = forms.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
-    example = forms.CharField(max_length=200, required=False)
+    example = forms.CharField(max_length=2000, required=False)  # DaCHS makes an example's id of its whole title
 
     def __init__(self, *args, hard_limit: int | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)

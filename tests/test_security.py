@@ -18,7 +18,22 @@ pytestmark = pytest.mark.django_db
 
 def pages(fake) -> list[str]:
     fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="EXECUTING"))
-    return ["/", "/fake/", "/fake/async/abc", "/mine", "/nosuch/", "/fake/service"]
+    fake.reply(
+        "GET",
+        "/tap/examples",
+        body='<html><body><div typeof="example" id="x"><h2 property="name">&lt;script&gt;x()&lt;/script&gt;</h2>'
+        '<pre property="query">SELECT \'"&gt;&lt;script&gt;x()&lt;/script&gt;\'</pre></div></body></html>',
+    )
+    return [
+        "/",
+        "/fake/",
+        "/fake/async/abc",
+        "/mine",
+        "/nosuch/",
+        "/fake/service",
+        "/fake/examples",
+        "/fake/?example=x",
+    ]
 
 
 def test_every_page_has_the_security_headers(fake):
