@@ -125,6 +125,9 @@ class Notice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["flip", "browser", "channel"], name="one_notice_per_change_and_channel")
         ]
+        # Every page asks whether its browser has a banner not yet dismissed: answered from this index
+        # alone, however many notices the browser has had (through `browser` alone, SQLite read them all).
+        indexes = [models.Index(fields=["browser", "channel", "seen_at"], name="notice_unseen")]
 
     def __str__(self) -> str:
         return f"{self.channel} about {self.flip} to {self.browser[:8]}…"
