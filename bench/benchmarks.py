@@ -70,13 +70,15 @@ from bench.loadtest import (
 )
 from jobs.uws.transport import MAX_CONCURRENT
 
+WATCHING_STEPS = ["unattended", "worker", "banner", "open"]  # bench/watching.py
+
 DACHS = "http://127.0.0.1:8080/tap"  # scripts/dachs.sh: loopback only
 WATCHDOG_SECONDS = 15 * 60
 BEGIN, END = "<!-- bench:begin (written by make bench) -->", "<!-- bench:end -->"
 MiB = 1024 * 1024
 PREVIEW_SIZES = {"1 MB": 1_000_000, "100 MB": 100_000_000, "1 GiB": 1024**3}
 PACKAGES = ["Django", "gunicorn", "requests", "urllib3", "lxml", "django-htmx", "whitenoise"]
-STEPS = ["page", "list", "preview", "download", "throughput", "watch", "memory"]
+STEPS = ["page", "list", "preview", "download", "throughput", "watch", "memory", *WATCHING_STEPS]
 
 
 @dataclass
@@ -1036,6 +1038,8 @@ def main() -> None:
                 f"DaCHS at {DACHS}",
                 file=sys.stderr,
             )
+            from bench import watching as keeping  # here: it imports this module's Portal and Report
+
             steps: dict[str, Callable[[], None]] = {
                 "page": lambda: job_page(report, portal, floor, upstream_port, dachs_job, args.pairs),
                 "list": lambda: job_list(report, portal, floor, upstream_port, 20),
@@ -1055,11 +1059,15 @@ def main() -> None:
                 ),
                 "watch": lambda: watching(report, portal, dachs, args.watch_seconds),
                 "memory": lambda: memory(report, workdir, upstream_port, args.requests, 4),
+                "unattended": lambda: keeping.unattended(report, workdir, upstream_port),
+                "worker": lambda: keeping.worker_cpu(report, workdir, upstream_port),
+                "banner": lambda: keeping.banner_cost(report, workdir, upstream_port),
+                "open": lambda: keeping.open_job_pages(report, workdir, upstream_port),
             }
             for name in STEPS:
                 if name in args.only:
                     print(f"-- {name}", file=sys.stderr)
-                    if name == "memory":  # a portal of its own
+                    if name == "memory" or name in WATCHING_STEPS:  # a portal of its own
                         portal.stop()
                         floor.stop()
                     steps[name]()

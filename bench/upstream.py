@@ -13,12 +13,22 @@ does). Under its base URL `/tap` (and `/small/tap`, whose job list is short):
   application/octet-stream as fast as the client takes them (for `download-<Mbit/s>`, at that
   rate); for `preview-<bytes>`, a TABLEDATA VOTable of that many bytes; for any other job, a
   VOTable of a few rows. Large results are never held in memory: one block is made and sent
-  again and again, as the client takes it.
+  again and again, as the client takes it;
+- `async/run-<start>-<end>-<label>` (times in ms since the epoch): a job that is EXECUTING from
+  `start` and COMPLETED from `end`, for the benchmarks of watching (bench/watching.py). For these
+  jobs alone it honours UWS WAIT (UWS 1.1 §2.2.3.1: an answer held while the job stays in its
+  active phase, and in `PHASE` if given, at most `WAIT` seconds), as DaCHS and VOLLT do.
+
+Beside them, `/stats` answers a JSON object of when each job's document was asked for
+(`{"<job id>": [epoch seconds, …]}`), so that a benchmark can count what the portal asked of
+each job, and when.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import json
 import os
 import re
 import signal
@@ -26,6 +36,7 @@ import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 HOST = "127.0.0.1"
@@ -42,7 +53,7 @@ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http:/
 http://vo.ari.uni-heidelberg.de/docs/schemata/UWS-1.1.xsd http://www.w3.org/1999/xlink \
 http://vo.ari.uni-heidelberg.de/docs/schemata/xlink.xsd"><uws:jobId>{job_id}</uws:jobId><uws:ownerId xsi:nil="true">\
 </uws:ownerId><uws:phase>{phase}</uws:phase><uws:quote>2026-11-24T12:11:51Z</uws:quote><uws:creationTime>\
-2026-11-24T12:11:48Z</uws:creationTime><uws:startTime>2026-11-24T12:11:49Z</uws:startTime>{end_time}\
+{creation_time}</uws:creationTime><uws:startTime>{start_time}</uws:startTime>{end_time}\
 <uws:executionDuration>120</uws:executionDuration><uws:destruction>\
 2030-01-01T00:00:00Z</uws:destruction><uws:parameters><uws:parameter id="request">doQuery</uws:parameter>\
 <uws:parameter id="lang">ADQL</uws:parameter><uws:parameter id="query">SELECT TOP 5 id, name, ra, dec, mag, note \
@@ -62,19 +73,45 @@ VOTABLE_HEAD = b"""<?xml version="1.0" encoding="utf-8"?>
 VOTABLE_TAIL = b"</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>\n"
 _PREVIEW_ID = re.compile(r"preview-(\d+)")
 _DOWNLOAD_ID = re.compile(r"download(?:-(\d+))?")
+_TIMED_ID = re.compile(r"run-(\d+)-(\d+)-[A-Za-z0-9_]+")
+ACTIVE = "EXECUTING"
 
 
-def job_document(base: str, job_id: str, phase: str = "COMPLETED") -> bytes:
+def job_document(
+    base: str,
+    job_id: str,
+    phase: str = "COMPLETED",
+    started: str = "2026-11-24T12:11:49Z",
+    ended: str = "2026-11-24T12:11:50Z",
+) -> bytes:
     """The recorded job under `job_id`: COMPLETED with one result `result`, or in another phase without."""
     if phase == "COMPLETED":
         href = escape(f"{base}/async/{job_id}/results/result", {'"': "&quot;"})
-        end_time, results = (
-            "<uws:endTime>2026-11-24T12:11:50Z</uws:endTime>",
-            f'<uws:result id="result" xlink:href="{href}"/>',
-        )
+        end_time, results = f"<uws:endTime>{ended}</uws:endTime>", f'<uws:result id="result" xlink:href="{href}"/>'
     else:
         end_time, results = '<uws:endTime xsi:nil="true"></uws:endTime>', ""
-    return JOB_TEMPLATE.format(job_id=escape(job_id), phase=phase, end_time=end_time, results=results).encode()
+    creation = "2026-11-24T12:11:48Z" if started == "2026-11-24T12:11:49Z" else started
+    return JOB_TEMPLATE.format(
+        job_id=escape(job_id),
+        phase=phase,
+        creation_time=creation,
+        start_time=started,
+        end_time=end_time,
+        results=results,
+    ).encode()
+
+
+def _uws_time(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def timed_phase(job_id: str, now: float | None = None) -> tuple[str, float] | None:
+    """For a job `run-<start>-<end>-<label>`: its phase now, and the seconds until it ends (else None)."""
+    timed = _TIMED_ID.fullmatch(job_id)
+    if timed is None:
+        return None
+    left = int(timed[2]) / 1000 - (time.time() if now is None else now)
+    return ("COMPLETED", 0.0) if left <= 0 else (ACTIVE, left)
 
 
 def job_list(base: str, count: int) -> bytes:
@@ -142,10 +179,35 @@ class Service:
         }
         self.jobs: dict[str, bytes] = {}
         self.small_result = b"".join(votable(SMALL_RESULT_BYTES))
+        self.asked: collections.defaultdict[str, list[float]] = collections.defaultdict(list)  # GETs of each job
+
+    def received(self, target: str) -> float:
+        """Count a GET of a job's document; the seconds to hold the answer (a WAIT honoured), else 0."""
+        path, _, query = target.partition("?")
+        rest = path.split("/")
+        if len(rest) < 2 or rest[-2] != "async":
+            return 0.0
+        job_id = rest[-1]
+        self.asked[job_id].append(round(time.time(), 3))
+        timed = timed_phase(job_id)
+        if timed is None or timed[0] != ACTIVE:
+            return 0.0
+        parameters = {name.upper(): value for name, value in parse_qsl(query)}
+        try:
+            wait = float(parameters.get("WAIT", "0"))
+        except ValueError:
+            return 0.0
+        if wait == 0 or parameters.get("PHASE", ACTIVE) != ACTIVE:
+            return 0.0
+        until_end = timed[1] + 0.01  # the timer may fire a little early: answer once it has ended
+        return until_end if wait < 0 else min(wait, until_end)  # -1: until the phase changes
 
     def answer(self, path: str) -> tuple[int, str, int, Iterator[bytes] | bytes, float | None]:
         """Status, content type, length, body and the rate to send it at (bytes/s, None: at once)."""
         path = path.split("?", 1)[0]
+        if path == "/stats":
+            body = json.dumps(self.asked).encode()
+            return 200, "application/json", len(body), body, None
         for prefix in ("/small/tap", "/tap"):
             if path.startswith(prefix + "/"):
                 rest = path[len(prefix) + 1 :].split("/")
@@ -158,6 +220,12 @@ class Service:
         if len(rest) < 2 or rest[0] != "async" or rest[1].startswith("missing"):
             return 404, "text/plain", 9, b"not found", None
         job_id = rest[1]
+        timed = _TIMED_ID.fullmatch(job_id)
+        if len(rest) == 2 and timed:
+            phase = timed_phase(job_id)[0]
+            started, ended = _uws_time(int(timed[1])), _uws_time(int(timed[2]))
+            body = job_document(f"{self.base}{prefix}", job_id, phase, started, ended)
+            return 200, "text/xml", len(body), body, None
         if len(rest) == 2:
             key = f"{prefix}/{job_id}"
             if key not in self.jobs:
@@ -189,6 +257,7 @@ class _Connection(asyncio.Protocol):
         self.writable = True  # the client takes what is sent (pause_writing, resume_writing)
         self.held = False  # ahead of the rate: sending again soon
         self.close_after = False
+        self.waiting = False  # an answer held for a WAIT
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -200,26 +269,40 @@ class _Connection(asyncio.Protocol):
         self._answer_waiting()
 
     def _answer_waiting(self) -> None:
-        while self.body is None and not self.transport.is_closing() and b"\r\n\r\n" in self.buffer:
+        while self.body is None and not self.waiting and not self.transport.is_closing() and b"\r\n\r\n" in self.buffer:
             head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
             method, target, _version = lines[0].split(" ", 2)
             self.close_after = any(line.lower().replace(" ", "") == "connection:close" for line in lines[1:])
-            if method != "GET":
-                status, content_type, length, body, rate = 405, "text/plain", 0, b"", None
-            else:
-                status, content_type, length, body, rate = self.service.answer(target)
-            reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed"}[status]
-            self.transport.write(
-                f"HTTP/1.1 {status} {reason}\r\nServer: bench-upstream\r\nContent-Type: {content_type}\r\n"
-                f"Content-Length: {length}\r\n\r\n".encode()
-            )
-            if isinstance(body, bytes):
-                self.transport.write(body)
-                self._done()
-            else:
-                self.body, self.rate, self.sent, self.began = body, rate, 0, time.monotonic()
-                self._send()
+            hold = self.service.received(target) if method == "GET" else 0.0
+            if hold > 0:  # a WAIT honoured: the answer after the change, or after WAIT
+                self.waiting = True
+                asyncio.get_running_loop().call_later(hold, self._answer_held, method, target)
+                return
+            self._answer(method, target)
+
+    def _answer_held(self, method: str, target: str) -> None:
+        self.waiting = False
+        if not self.transport.is_closing():
+            self._answer(method, target)
+            self._answer_waiting()
+
+    def _answer(self, method: str, target: str) -> None:
+        if method != "GET":
+            status, content_type, length, body, rate = 405, "text/plain", 0, b"", None
+        else:
+            status, content_type, length, body, rate = self.service.answer(target)
+        reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed"}[status]
+        self.transport.write(
+            f"HTTP/1.1 {status} {reason}\r\nServer: bench-upstream\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {length}\r\n\r\n".encode()
+        )
+        if isinstance(body, bytes):
+            self.transport.write(body)
+            self._done()
+        else:
+            self.body, self.rate, self.sent, self.began = body, rate, 0, time.monotonic()
+            self._send()
 
     def _send(self) -> None:
         """Hand the kernel the body being sent until it is all sent or the client lags (pause_writing)."""
