@@ -166,6 +166,11 @@ def outcome_message(outcome: Outcome, *, created: bool = False) -> str:
         if outcome.kept_as_asked:
             return f"Destruction set to {utc_iso(outcome.kept)}."
         shown = utc_iso(outcome.kept) if outcome.kept else "no destruction time"
+        if outcome.destruction_kept_back:
+            return (
+                f"You asked for destruction at {utc_iso(outcome.asked)}; the service left it at {shown}: "
+                f"it does not move the destruction of a job that is {job.phase}. Download what you need before then."
+            )
         return f"You asked for destruction at {utc_iso(outcome.asked)}; the service kept {shown}."
     raise ValueError(change.name)
 

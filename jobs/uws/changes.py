@@ -80,6 +80,20 @@ class Outcome:
     after: Job | None  # the job read back; None when it is gone, or could not be read
     refusal: ServiceError | None = None  # the service said no: nothing changed
     unread: ServiceError | None = None  # the job could not be read back (after a refusal too)
+    earlier: Job | None = None  # the job as read before the change, when it was
+
+    @property
+    def destruction_kept_back(self) -> bool:
+        """A later destruction was asked for and accepted, and the job's stayed where it was.
+
+        VOLLT (ESO's software) answers 303 to a new destruction of a job that has ended, and
+        leaves it: a finished job's life cannot be lengthened there.
+        """
+        if self.change.parameter != "DESTRUCTION" or self.refusal or not (self.earlier and self.after):
+            return False
+        earlier, now = self.earlier.destruction, self.after.destruction
+        asked = self.asked if isinstance(self.asked, datetime) else None
+        return earlier is not None and asked is not None and now == earlier < asked
 
     @property
     def gone(self) -> bool:

@@ -178,34 +178,39 @@ class UWSClient(Transport):
         send raises the ServiceError (its `reached` says whether the service got it); a
         refusal (4xx, or an error document with 200) is an outcome: nothing changed.
         """
-        before = phase_before if phase_before is not None else self._phase_before(job_id)
+        earlier = None if phase_before is not None else self._job_before(job_id)
+        before = phase_before if phase_before is not None else (earlier.phase if earlier else None)
+
+        def outcome(after: Job | None, **failures: ServiceError) -> Outcome:
+            return Outcome(change, value, before, after, earlier=earlier, **failures)
+
         try:
             self._send(job_id, change, value)
         except ServiceError as error:
             if not error.refused:
                 raise
             try:
-                return Outcome(change, value, before, self.get_job(job_id), refusal=error)
+                return outcome(self.get_job(job_id), refusal=error)
             except ServiceError as read_error:
-                return Outcome(change, value, before, None, refusal=error, unread=read_error)
+                return outcome(None, refusal=error, unread=read_error)
         try:
             job = self.get_job(job_id)
             if job.phase in change.settling:
                 job = self.get_job(job_id, wait=SETTLE_WAIT, phase=job.phase)
         except ServiceError as error:
             if change.method == "DELETE" and error.failure == Failure.NOT_FOUND:
-                return Outcome(change, value, before, None)
-            return Outcome(change, value, before, None, unread=error)
-        return Outcome(change, value, before, job)
+                return outcome(None)
+            return outcome(None, unread=error)
+        return outcome(job)
 
-    def _phase_before(self, job_id: str) -> str | None:
-        """The job's phase now, or None if it cannot be read; a job the service does not have stops the change.
+    def _job_before(self, job_id: str) -> Job | None:
+        """The job now, or None if it cannot be read; a job the service does not have stops the change.
 
         Some services answer a change to a job they do not have with 303 (VOLLT, even to
         a DELETE): reading it first is how the user learns it is not there.
         """
         try:
-            return self.get_job(job_id).phase
+            return self.get_job(job_id)
         except ServiceError as error:
             if error.failure == Failure.NOT_FOUND:
                 raise

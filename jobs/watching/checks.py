@@ -21,6 +21,7 @@ from django.utils import timezone
 from ..models import RememberedJob
 from ..services import Service, configured_services
 from ..uws import changes
+from ..uws.changes import Outcome
 from ..uws.errors import Failure, ServiceError
 from ..uws.model import FINAL_PHASES, Job
 from .models import Flip, Notice, ServiceBudget, Subscriber, Watch
@@ -37,6 +38,7 @@ EAGER_WAIT = 5  # seconds of UWS WAIT for the job of an open page: short, so a w
 EAGER_BACKOFF = timedelta(seconds=10)  # for a service that ignores WAIT
 EAGER_AT_ONCE = 32  # the client's pool for WAITs to one service (transport.MAX_WATCHING)
 EXPIRY_NOTICE = timedelta(hours=24)  # a job destroyed within this is announced
+KEEP_RETRY = timedelta(hours=6)  # a service that would not move a destruction is asked again after this
 KEEP_AHEAD = timedelta(days=3650)  # "far ahead", for a service that says no retention limit
 # Threads asking services within one tick: the checks wait on the network, not the CPU. On
 # SQLite, which writes one at a time, the settings may ask for one (the tests' in-memory database).
@@ -224,10 +226,13 @@ def _keep_or_announce(watch: Watch, service: Service, job: Job, now: datetime) -
     left = job.destruction - now
     kept = RememberedJob.objects.filter(service=watch.service, job_id=watch.job_id, keep=True).exists()
     span = timedelta(seconds=watch.kept_span) if watch.kept_span else None
-    if kept and (span is None or left < span / 3):
-        extend(watch, service, now)
-        return
-    if not kept and left < EXPIRY_NOTICE and watch.expiry_told != job.destruction:
+    refused = watch.keep_refused_at is not None
+    if kept and (span is None or left < span / 3) and not (refused and now - watch.keep_refused_at < KEEP_RETRY):
+        outcome = extend(watch, service, now)
+        if outcome is None or not outcome.destruction_kept_back:
+            return
+        refused = True
+    if (not kept or refused) and left < EXPIRY_NOTICE and watch.expiry_told != job.destruction:
         with transaction.atomic():
             won = (
                 Watch.objects.filter(pk=watch.pk)
@@ -238,8 +243,16 @@ def _keep_or_announce(watch: Watch, service: Service, job: Job, now: datetime) -
                 _flip(watch, Flip.EXPIRING, job.phase, job.phase)
 
 
-def extend(watch: Watch, service: Service, now: datetime) -> Job | None:
-    """Ask for the latest destruction the service allows (its retention limit, else far ahead); what it kept."""
+def _keep_refused(watch: Watch) -> bool:
+    return Watch.objects.filter(pk=watch.pk, keep_refused_at__isnull=False).exists()
+
+
+def extend(watch: Watch, service: Service, now: datetime) -> Outcome | None:
+    """Ask for the latest destruction the service allows (its retention limit, else far ahead); what it did.
+
+    A service that leaves the destruction where it was (VOLLT, once a job has ended) is
+    recorded as such: the job's owners are told it will go, and it is not asked again soon.
+    """
     from ..facts import service_facts
 
     facts = service_facts(service, fetch=True)
@@ -251,18 +264,25 @@ def extend(watch: Watch, service: Service, now: datetime) -> Job | None:
         log.info("keep %s/%s: %s", watch.service, watch.job_id, error.message)
         return None
     job = outcome.after
-    if job is not None and job.destruction is not None:
+    if outcome.destruction_kept_back:
+        Watch.objects.filter(pk=watch.pk).update(destruction=job.destruction, keep_refused_at=now)
+    elif job is not None and job.destruction is not None:
         Watch.objects.filter(pk=watch.pk).update(
-            destruction=job.destruction, kept_span=max(0.0, (job.destruction - now).total_seconds())
+            destruction=job.destruction,
+            kept_span=max(0.0, (job.destruction - now).total_seconds()),
+            keep_refused_at=None,
         )
-    return job
+    return outcome
 
 
 def _flip(watch: Watch, kind: str, old: str, new: str) -> Flip:
     """The change, and its notices: a banner for each browser that wants one, an e-mail for each confirmed address."""
     flip = Flip.objects.create(watch=watch, kind=kind, old_phase=old, new_phase=new)
     owners = RememberedJob.objects.filter(service=watch.service, job_id=watch.job_id)
-    owners = owners.filter(keep=False) if kind == Flip.EXPIRING else owners.filter(notify=True)
+    if kind != Flip.EXPIRING:
+        owners = owners.filter(notify=True)
+    elif not _keep_refused(watch):  # a job the service would not keep is announced to its keepers too
+        owners = owners.filter(keep=False)
     browsers = list(owners.values_list("browser", flat=True))
     told = kind != Flip.PHASE or new in FINAL_PHASES  # e-mail for an end, a loss, a destruction near
     addresses = dict(

@@ -30,6 +30,9 @@ class Watch(models.Model):
     gone = models.BooleanField(default=False)  # the service no longer has the job
     expiry_told = models.DateTimeField(null=True, blank=True)  # the destruction it was announced for
     kept_span = models.FloatField(null=True, blank=True)  # seconds of life the service kept at the last extension
+    # When the service last left the destruction where it was although a later one was asked for
+    # (VOLLT, once a job has ended): the job is not kept, whatever its owners asked.
+    keep_refused_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(db_index=True)
     claimed_until = models.DateTimeField(null=True, blank=True)  # a worker's lease on the check
     failures = models.PositiveIntegerField(default=0)  # checks in a row that failed

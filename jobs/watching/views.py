@@ -85,9 +85,13 @@ def keep(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
         messages.success(request, f"Job {job_id} is no longer kept: the service destroys it at its time.")
         return redirect("job_detail", slug=slug, job_id=job_id)
     watch = checks.watch_job(service, job_id)
-    job = checks.extend(watch, service, timezone.now())
+    outcome = checks.extend(watch, service, timezone.now())
+    job = outcome.after if outcome else None
     schedule()
-    if job is None or job.destruction is None:
+    if outcome is not None and outcome.destruction_kept_back:
+        _not_kept(request.browser_key, slug, job_id)
+        messages.warning(request, _kept_back_words(service, job))
+    elif job is None or job.destruction is None:
         messages.warning(
             request, f"Job {job_id} is kept, but the service did not say how long; the portal tries again."
         )
@@ -157,9 +161,30 @@ def keep_link(request: HttpRequest, token: str) -> HttpResponse:
     if payload is None or service is None:
         return render(request, "watching/bad_link.html", {"what": "keep"}, status=400)
     RememberedJob.objects.filter(browser=payload["b"], service=payload["s"], job_id=payload["j"]).update(keep=True)
-    job = checks.extend(checks.watch_job(service, payload["j"]), service, timezone.now())
+    outcome = checks.extend(checks.watch_job(service, payload["j"]), service, timezone.now())
+    job = outcome.after if outcome else None
     schedule()
-    return render(request, "watching/link_done.html", {"kept": payload["j"], "job": job, "service": service})
+    kept_back = ""
+    if outcome is not None and outcome.destruction_kept_back:
+        _not_kept(payload["b"], payload["s"], payload["j"])
+        kept_back = _kept_back_words(service, job)
+    return render(
+        request,
+        "watching/link_done.html",
+        {"kept": payload["j"], "job": job, "service": service, "kept_back": kept_back},
+    )
+
+
+def _not_kept(browser: str, slug: str, job_id: str) -> None:
+    RememberedJob.objects.filter(browser=browser, service=slug, job_id=job_id).update(keep=False)
+
+
+def _kept_back_words(service, job) -> str:
+    return (
+        f"{service.title} did not keep job {job.job_id} longer: it does not move the destruction of a job that is "
+        f"{job.phase}. It will be destroyed at {job.destruction:%Y-%m-%d %H:%M} UTC, with its results: "
+        "download what you need before then."
+    )
 
 
 def banners_of(browser: str) -> list[Notice]:

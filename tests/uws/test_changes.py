@@ -57,3 +57,24 @@ def test_a_delete_is_gone_only_when_the_job_could_be_read_as_gone():
     assert not Outcome(changes.DELETE, None, "COMPLETED", job("ARCHIVED")).gone
     assert not Outcome(changes.DELETE, None, "COMPLETED", None, unread=refusal).gone
     assert not Outcome(changes.DELETE, None, "COMPLETED", job("COMPLETED"), refusal=refusal).gone
+
+
+@pytest.mark.parametrize(
+    ("earlier", "after", "kept_back"),
+    [
+        (datetime(2026, 12, 3, tzinfo=UTC), datetime(2026, 12, 3, tzinfo=UTC), True),  # VOLLT, a finished job
+        (datetime(2026, 12, 3, tzinfo=UTC), datetime(2027, 5, 31, tzinfo=UTC), False),  # kept longer
+        (datetime(2035, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC), False),  # cut to the service's limit
+        (None, datetime(2026, 12, 3, tzinfo=UTC), False),  # nothing to compare with
+    ],
+)
+def test_an_outcome_says_when_a_later_destruction_was_accepted_and_left_undone(earlier, after, kept_back):
+    asked = datetime(2030, 1, 1, tzinfo=UTC)
+    outcome = Outcome(
+        changes.SET_DESTRUCTION,
+        asked,
+        "COMPLETED",
+        job("COMPLETED", destruction=after),
+        earlier=job("COMPLETED", destruction=earlier),
+    )
+    assert outcome.destruction_kept_back is kept_back
