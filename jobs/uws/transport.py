@@ -47,7 +47,9 @@ MAX_CONCURRENT = 8
 # Watched job pages hold a request open for a whole UWS WAIT: they get a pool of
 # their own, so that people watching jobs do not lock everyone else out of the
 # service's pages (and the reverse).
-MAX_WATCHING = 32
+# The worker holds one for each job whose page is open (jobs/watching/checks.py): 50 jobs open at
+# once in make bench.
+MAX_WATCHING = 64
 # A result passes through in pieces of at most this size: the work per piece is then small
 # against the copying. A 1 GiB download through the portal on loopback (docs/benchmarks.md):
 # 1.1 GiB/s with 64 KiB pieces, 1.6–1.7 with 256 KiB, 2.1–2.3 with 1 MiB, 1.7 with 4 MiB

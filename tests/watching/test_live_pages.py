@@ -66,7 +66,7 @@ def test_the_worker_watches_an_open_page_with_wait_and_backs_off_a_service_that_
     client.get("/fake/async/abc")
     fake.requests.clear()
     checks.run_due_checks()
-    assert fake.requests[0].query == {"WAIT": ["5"], "PHASE": ["EXECUTING"]}
+    assert fake.requests[0].query == {"WAIT": [str(checks.EAGER_WAIT)], "PHASE": ["EXECUTING"]}
     # The fake answers at once, with no change: a service that ignores WAIT is asked again only later.
     watch = Watch.objects.get()
     assert (watch.next_eager_at - timezone.now()).total_seconds() > 8
@@ -79,7 +79,9 @@ def test_a_wait_the_service_honours_is_asked_again_at_once(client, fake, worker_
     fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="EXECUTING"))
     client.get("/fake/async/abc")
     fake.route(
-        "GET", "/tap/async/abc", lambda request: Reply(body=job_xml(job_id="abc", phase="EXECUTING").encode(), delay=3)
+        "GET",
+        "/tap/async/abc",
+        lambda request: Reply(body=job_xml(job_id="abc", phase="EXECUTING").encode(), delay=checks.EAGER_WAIT / 2 + 1),
     )
     checks.run_due_checks()
     assert Watch.objects.get().next_eager_at <= timezone.now()
