@@ -61,6 +61,9 @@ class RememberedJob(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["browser", "service", "job_id"], name="one_entry_per_job_and_browser")
         ]
+        # The worker asks who remembered a job (to tell them, to keep it, to drop its watch): without
+        # this index each question read every entry of every browser.
+        indexes = [models.Index(fields=["service", "job_id"], name="remembered_job")]
         ordering = ["-remembered_at"]
 
     def __str__(self) -> str:

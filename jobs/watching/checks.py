@@ -9,6 +9,7 @@ or slow is asked less and less often, never more.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from ..models import RememberedJob
 from ..services import Service, configured_services
 from ..uws import changes
 from ..uws.changes import Outcome
+from ..uws.client import UWSClient
 from ..uws.errors import Failure, ServiceError
 from ..uws.model import FINAL_PHASES, Job
 from .models import Flip, Notice, ServiceBudget, Subscriber, Watch
@@ -75,13 +77,14 @@ def run_due_checks(now: datetime | None = None, limit: int = 200) -> int:
     """
     now = now or timezone.now()
     _forget_unwanted(now)
-    budgets = {budget.service: budget for budget in ServiceBudget.objects.filter(backoff_until__gt=now)}
+    failing = {budget.service: budget for budget in ServiceBudget.objects.filter(failures__gt=0)}
+    held = [slug for slug, budget in failing.items() if budget.backoff_until and budget.backoff_until > now]
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     eager = Q(eager_until__gt=now) & (Q(next_eager_at__isnull=True) | Q(next_eager_at__lte=now)) & Q(gone=False)
     candidates = (
         Watch.objects.filter(free)
         .filter(Q(next_check_at__lte=now) | eager)
-        .exclude(service__in=list(budgets))
+        .exclude(service__in=held)
         .order_by("next_check_at")
         .values_list("pk", "claimed_until", "eager_until")[:limit]
     )
@@ -95,18 +98,22 @@ def run_due_checks(now: datetime | None = None, limit: int = 200) -> int:
         ]
     if not claimed:
         return 0
-    watches = Watch.objects.in_bulk([pk for pk, _ in claimed])  # one query; one unwatched meanwhile is left out
+    # One query for all of them, with whether anyone keeps each job (a question a check would
+    # otherwise ask on its own); one unwatched meanwhile is left out.
+    kept = RememberedJob.objects.filter(service=OuterRef("service"), job_id=OuterRef("job_id"), keep=True)
+    watches = Watch.objects.annotate(kept=Exists(kept)).in_bulk([pk for pk, _ in claimed])
     claimed = [(watches[pk], eagerly) for pk, eagerly in claimed if pk in watches]
+    recovering = set(failing)  # a check that succeeds clears these services' failures
     threads = settings.PORTAL_WATCH_THREADS
     if threads <= 1:
         for watch, eagerly in claimed:
-            _check_in_thread(watch, eagerly)
+            _check_in_thread(watch, eagerly, recovering)
     else:
         # The eager checks each wait on a UWS WAIT: each gets a thread of its own, so that open pages
         # do not queue, and the other checks keep theirs.
         threads += min(EAGER_AT_ONCE, sum(eagerly for _, eagerly in claimed))
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(lambda item: _check_in_thread(*item), claimed))
+            list(pool.map(lambda item: _check_in_thread(*item, recovering), claimed))
     return len(claimed)
 
 
@@ -131,15 +138,31 @@ def _forget_unwanted(now: datetime) -> None:
     Watch.objects.filter(eager_until__lt=now - timedelta(minutes=1)).exclude(Exists(wanted)).delete()
 
 
-def _check_in_thread(watch: Watch, eagerly: bool = False) -> None:
+def _check_in_thread(watch: Watch, eagerly: bool, recovering: set[str]) -> None:
     try:
-        check(watch, eagerly=eagerly)
+        check(watch, eagerly=eagerly, recovering=recovering)
     finally:
         close_old_connections()
 
 
-def check(watch: Watch, *, eagerly: bool = False) -> None:
-    """Ask the service once (eagerly: with a UWS WAIT), record any change, and set the next check."""
+_clients = threading.local()
+
+
+def _client(service: Service) -> UWSClient:
+    """This thread's client for the service: a check reuses its session rather than making one (a
+    twentieth of a check's time). Only the worker's own requests share it: it has no user's token."""
+    clients = _clients.__dict__.setdefault("by_service", {})
+    if service not in clients:
+        clients[service] = service.client(page=False)
+    return clients[service]
+
+
+def check(watch: Watch, *, eagerly: bool = False, recovering: set[str] | None = None) -> None:
+    """Ask the service once (eagerly: with a UWS WAIT), record any change, and set the next check.
+
+    `recovering`: the services whose budget had failures when the tick began (None: ask the
+    database), whose failures a check that succeeds clears.
+    """
     service = configured_services().get(watch.service)
     now = timezone.now()
     if service is None:  # no longer offered by this portal
@@ -148,9 +171,9 @@ def check(watch: Watch, *, eagerly: bool = False) -> None:
     started = time.monotonic()
     try:
         if eagerly and watch.phase:
-            job = service.client(page=False).get_job(watch.job_id, wait=EAGER_WAIT, phase=watch.phase)
+            job = _client(service).get_job(watch.job_id, wait=EAGER_WAIT, phase=watch.phase)
         else:
-            job = service.client(page=False).get_job(watch.job_id)
+            job = _client(service).get_job(watch.job_id)
     except ServiceError as error:
         if error.failure == Failure.NOT_FOUND:
             _record(watch, Flip.GONE, None, now)
@@ -159,13 +182,15 @@ def check(watch: Watch, *, eagerly: bool = False) -> None:
         else:
             _failed(watch, service, error, now)
         return
-    ServiceBudget.objects.filter(service=service.slug, failures__gt=0).update(failures=0, backoff_until=None)
-    _record(watch, Flip.PHASE, job, timezone.now(), asked_at=now)
+    if recovering is None or service.slug in recovering:
+        ServiceBudget.objects.filter(service=service.slug, failures__gt=0).update(failures=0, backoff_until=None)
+    extra = {}
     if eagerly:
         # A WAIT the service honoured may be asked again at once; one it ignored (an answer at
         # once, no change) not for EAGER_BACKOFF: at most 6 requests a minute for an open page.
         ignored = job.phase == watch.phase and time.monotonic() - started < EAGER_WAIT / 2
-        Watch.objects.filter(pk=watch.pk).update(next_eager_at=now + (EAGER_BACKOFF if ignored else timedelta(0)))
+        extra["next_eager_at"] = now + (EAGER_BACKOFF if ignored else timedelta(0))
+    _record(watch, Flip.PHASE, job, timezone.now(), asked_at=now, extra=extra)
     if job.destruction is not None:
         _keep_or_announce(watch, service, job, now)
 
@@ -185,11 +210,15 @@ def _facts(job: Job) -> dict:
     }
 
 
-def _record(watch: Watch, kind: str, job: Job | None, now: datetime, asked_at: datetime | None = None) -> None:
+def _record(
+    watch: Watch, kind: str, job: Job | None, now: datetime, asked_at: datetime | None = None, extra: dict | None = None
+) -> None:
     """Write what the check saw; a change becomes a Flip and its notices, made by one worker only.
 
     The next check is due an interval after this one was asked (`asked_at`), so that a job is
-    asked at most once an interval however long the service took to answer.
+    asked at most once an interval however long the service took to answer. Only what
+    differs from the watch as read is written: most checks see nothing new, and then write
+    neither the job's document nor its results.
     """
     with transaction.atomic():
         if kind == Flip.GONE:
@@ -199,21 +228,22 @@ def _record(watch: Watch, kind: str, job: Job | None, now: datetime, asked_at: d
                 RememberedJob.objects.filter(service=watch.service, job_id=watch.job_id).update(phase="GONE")
             Watch.objects.filter(pk=watch.pk).update(next_check_at=now + BACKOFF_LONGEST, claimed_until=None)
             return
-        facts = _facts(job)
+        facts = {name: value for name, value in _facts(job).items() if getattr(watch, name) != value}
         following = {
             "next_check_at": (asked_at or now) + interval(job, now),
             "claimed_until": None,
             "failures": 0,
             "checked_at": now,
+            **(extra or {}),
         }
         # Only a phase other than the one this worker read can be a change (most checks see none).
-        changed = facts["phase"] != watch.phase
+        changed = "phase" in facts
         won = changed and Watch.objects.filter(pk=watch.pk, phase=watch.phase).update(**facts, **following)
         if won:
             _flip(watch, Flip.PHASE, watch.phase, facts["phase"])
             RememberedJob.objects.filter(service=watch.service, job_id=watch.job_id).update(phase=facts["phase"])
         else:
-            del facts["phase"]
+            facts.pop("phase", None)
             Watch.objects.filter(pk=watch.pk).update(**facts, **following)
 
 
@@ -252,7 +282,9 @@ def _failed(watch: Watch, service: Service, error: ServiceError, now: datetime) 
 def _keep_or_announce(watch: Watch, service: Service, job: Job, now: datetime) -> None:
     """Move a kept job's destruction on before a third of its span is left; announce a job soon destroyed."""
     left = job.destruction - now
-    kept = RememberedJob.objects.filter(service=watch.service, job_id=watch.job_id, keep=True).exists()
+    kept = getattr(watch, "kept", None)  # read with the watches of a tick
+    if kept is None:
+        kept = RememberedJob.objects.filter(service=watch.service, job_id=watch.job_id, keep=True).exists()
     span = timedelta(seconds=watch.kept_span) if watch.kept_span else None
     refused = watch.keep_refused_at is not None
     if kept and (span is None or left < span / 3) and not (refused and now - watch.keep_refused_at < KEEP_RETRY):

@@ -169,3 +169,49 @@ def test_a_watch_nobody_wants_is_dropped(fake):
     checks.unwatch_if_unwanted("fake", "abc")
     assert not Watch.objects.exists()
     assert configured_services()["fake"]  # the service itself stays
+
+
+def test_a_check_that_sees_nothing_new_writes_neither_the_document_nor_the_results(fake):
+    from django.test.utils import CaptureQueriesContext
+
+    watch = watched()
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="EXECUTING"))
+    checks.run_due_checks()
+    first = Watch.objects.get(pk=watch.pk)
+    assert first.document["phase"] == "EXECUTING"  # the first check wrote the job
+    Watch.objects.update(next_check_at=timezone.now())
+    with CaptureQueriesContext(connection) as queries:
+        checks.run_due_checks()
+    updates = [query["sql"] for query in queries if query["sql"].startswith("UPDATE") and "document" in query["sql"]]
+    assert updates == []
+    assert Watch.objects.get(pk=watch.pk).next_check_at > first.checked_at
+
+
+def test_a_job_kept_as_a_record_reads_back_the_same_and_compares_equal_after_json():
+    import json
+    from dataclasses import fields
+
+    from jobs.uws.model import ErrorSummary, Job, Parameter, Result
+    from jobs.watching.records import job_from_record, job_record
+
+    moment = datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    job = Job(
+        job_id="j",
+        phase="ERROR",
+        run_id="r",
+        owner_id="o",
+        quote=moment,
+        creation_time=moment,
+        start_time=moment,
+        end_time=moment,
+        execution_duration=60,
+        destruction=moment,
+        parameters=(Parameter("query", "SELECT 1", by_reference=True),),
+        results=(Result("result", "http://x/r", 12, "text/xml"),),
+        error_summary=ErrorSummary("bad", "fatal", has_detail=True),
+        version="1.1",
+    )
+    record = job_record(job)
+    assert set(record) == {field.name for field in fields(Job)}
+    assert json.loads(json.dumps(record)) == record  # what the database gives back: no rewrite when unchanged
+    assert job_from_record(record) == job
