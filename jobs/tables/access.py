@@ -11,7 +11,6 @@ import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from .reading import PIECE, Column, Row, Table
 
@@ -39,12 +38,20 @@ def _index(columns: tuple[Column, ...], name: str) -> int | None:
     return next((index for index, column in enumerate(columns) if column.name.lower() == name), None)
 
 
+_BLANK_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+# An http or https URL with a host (RFC 3986 §3: the authority runs to the first "/", "?" or "#"), and its path.
+_HTTP_URL = re.compile(r"(?i:https?)://[^/?#]+([^?#]*)")
+
+
+def _http_url(text: str | None) -> re.Match[str] | None:
+    if not text or _BLANK_OR_CONTROL.search(text):
+        return None
+    return _HTTP_URL.match(text)
+
+
 def http_url(text: str | None) -> str | None:
     """The text if it is an http or https URL with a host and no white space or control characters, else None."""
-    if not text or any(ord(character) <= 0x20 or ord(character) == 0x7F for character in text):
-        return None
-    parts = urlsplit(text)
-    return text if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+    return text if _http_url(text) else None
 
 
 def is_datalink(access_format: str | None) -> bool:
@@ -107,14 +114,15 @@ def _script(table: Table, title: str, url: int, formats: int | None, sizes: int 
     sized = False
     pending = 0  # characters in lines
     for number, row in enumerate(table.rows, start=1):
-        target = http_url(row[url])
-        if target is None:
+        found = _http_url(row[url])
+        if found is None:
             skipped += 1
             continue
+        target = found.string
         files += 1
         datalink = formats is not None and is_datalink(row[formats])
         datalinks += datalink
-        name = _UNSAFE_NAME.sub("_", urlsplit(target).path.rsplit("/", 1)[-1]).strip("._") or "file"
+        name = _UNSAFE_NAME.sub("_", found[1].rsplit("/", 1)[-1]).strip("._") or "file"
         name = f"{number:06d}-{name}{'.datalink.xml' if datalink else ''}"
         line = f"curl -fL -o {shlex.quote(name)} {shlex.quote(target)}"
         lines.append(f"{line}  # DataLink" if datalink else line)

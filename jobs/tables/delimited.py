@@ -7,7 +7,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from .reading import Column, Extent, Head, Preview, PreviewError, Row, Table
+from .reading import Column, Extent, Head, Preview, PreviewError, Row, Table, batched
 
 
 def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
@@ -103,7 +103,7 @@ def stream_delimited(head: Head, kind: str, header: bool) -> Table:
         if head.broken:
             raise PreviewError(f"the transfer broke off after {head.read} bytes")
 
-    return Table(kind, None, tuple(Column(name, None, None, None, None, None) for name in names), rows())
+    return Table(kind, None, tuple(Column(name, None, None, None, None, None) for name in names), batched(rows()))
 
 
 def count_delimited(head: Head, kind: str, header: bool) -> Extent:

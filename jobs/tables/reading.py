@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain, islice
 
 Row = tuple[str | None, ...]  # cells as display text; None is NULL
 
@@ -43,15 +44,20 @@ class Preview:
 class Table:
     """A whole result as a stream: its columns, read before anything else, then its rows as they arrive.
 
-    Iterating `rows` reads the rest of the body, a piece at a time, and keeps none of it: a
-    CSV conversion or a download script costs the same memory for any size of result. A body
-    that turns out broken, or breaks off, raises PreviewError from the iteration.
+    Iterating `batches` (the rows of each piece read, as a list) or `rows` reads the rest of the
+    body, a piece at a time, and keeps none of it: a CSV conversion or a download script costs the
+    same memory for any size of result. A body that turns out broken, or breaks off, raises
+    PreviewError from the iteration.
     """
 
     format: str
     serialization: str | None
     columns: tuple[Column, ...]
-    rows: Iterator[Row]
+    batches: Iterator[list[Row]]
+
+    @property
+    def rows(self) -> Iterator[Row]:
+        return chain.from_iterable(self.batches)
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,12 @@ class Extent:
     def overflow(self) -> bool:
         """The service says it cut the result at its row limit (DALI 1.1 §4.4.1)."""
         return self.query_status == "OVERFLOW"
+
+
+def batched(rows: Iterator[Row], size: int = 1000) -> Iterator[list[Row]]:
+    """The rows in lists of `size` (the last may be shorter)."""
+    while batch := list(islice(rows, size)):
+        yield batch
 
 
 class PreviewError(ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 
@@ -10,6 +11,7 @@ from lxml import etree
 from ..uws.parse import XML_HARDENING
 from .cells import DATATYPES, BinaryStream, Field, null_value, parse_arraysize, tabledata_cell
 from .reading import Column, Extent, Head, Preview, PreviewError, Row, Table
+from .tabledata import plain_rows
 
 
 def _local(tag: str) -> str:
@@ -212,6 +214,98 @@ def _fed(head: Head, parser: etree.XMLParser) -> Iterator[None]:
         yield
 
 
+_TABLEDATA, _TABLEDATA_END, _TR_END = b"<TABLEDATA>", b"</TABLEDATA>", b"</TR>"
+_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+_BATCH = 16 * 1024  # bytes of rows read in bulk at a time: the copies made of them stay small
+_LONGEST_ROW = 16 * 1024 * 1024  # a "row" longer than this is no plain row: lxml reads on
+
+
+def _utf8(start: bytes) -> bool:
+    """Whether a document beginning so is UTF-8 (or ASCII), as the bulk reading of rows needs."""
+    if start.startswith((b"\xfe\xff", b"\xff\xfe")):
+        return False
+    declared = _ENCODING.match(start.removeprefix(b"\xef\xbb\xbf"))
+    return declared is None or declared[1].lower() in (b"utf-8", b"utf8", b"us-ascii", b"ascii")
+
+
+def _fed_rows(head: Head, parser: etree.XMLParser, reader: _VOTableReader) -> Iterator[None]:
+    """`_fed` for a result read to its end: the rows of a TABLEDATA in their plain form are read in bulk
+    (tabledata.py), whole rows at a time, rather than element by element through lxml.
+
+    lxml reads the document up to the TABLEDATA's start tag, and from its end tag on; whatever in between
+    is not plain goes to lxml as well, from the start of a row, so that it reads on from where it stood.
+    Once such bytes hold a comment, CDATA or anything after which lxml may not stand at a row's end, lxml
+    reads the rest of the document.
+    """
+    state = "head"  # "head": up to <TABLEDATA>; "rows": rows read in bulk; "lxml": lxml reads on
+    kept = b""  # bytes not yet given to anyone: a start tag cut by a piece's end, or the rows' unfinished end
+
+    def feed(data: bytes) -> None:
+        try:
+            parser.feed(data)
+        except etree.XMLSyntaxError as exc:
+            raise _not_xml(exc) from None
+
+    def rows(batch: bytes) -> bool:
+        """Read whole rows in bulk, a few at a time, or give them to lxml; False once lxml must read on."""
+        start = 0
+        while start < len(batch):
+            end = batch.rfind(_TR_END, start, start + _BATCH)
+            if end < 0:  # a row longer than a batch
+                end = batch.find(_TR_END, start)
+            end = len(batch) if end < 0 else end + len(_TR_END)
+            if not _rows(batch[start:end]):
+                feed(batch[end:])
+                return False
+            start = end
+        return True
+
+    def _rows(batch: bytes) -> bool:
+        taken = plain_rows(batch, reader.fields)
+        if taken is not None:
+            reader.rows.extend(taken)
+            return True
+        before = len(reader.rows)
+        feed(batch)
+        in_step = b"<!" not in batch and b"<?" not in batch and len(reader.rows) - before == batch.count(_TR_END)
+        return in_step and reader.row is None and reader.path[-1:] == ["TABLEDATA"]
+
+    start = b""  # the document's first bytes, for its encoding
+    for piece in head:
+        if state == "head":
+            start += piece[: 1024 - len(start)]
+            data, kept = kept + piece, b""
+            at = data.find(_TABLEDATA)
+            if at < 0:
+                keep = len(_TABLEDATA) - 1
+                feed(data[:-keep])
+                kept = data[-keep:]
+                yield
+                continue
+            feed(data[: at + len(_TABLEDATA)])
+            at_rows = reader.serialization == "TABLEDATA" and reader.path[-1:] == ["TABLEDATA"] and reader.fields
+            state = "rows" if at_rows and _utf8(start) else "lxml"
+            piece = data[at + len(_TABLEDATA) :]
+        if state == "rows":
+            data = kept + piece
+            end = data.find(_TABLEDATA_END)
+            cut = end if end >= 0 else data.rfind(_TR_END) + len(_TR_END)
+            if end >= 0 or cut >= len(_TR_END):
+                kept = data[cut:]
+                if not rows(data[:cut]) or end >= 0:
+                    state, piece, kept = "lxml", kept, b""
+            else:
+                kept = data
+                if len(kept) > _LONGEST_ROW:
+                    state, piece, kept = "lxml", kept, b""
+        if state == "lxml":
+            feed(piece)
+        yield
+    if kept:
+        feed(kept)
+        yield
+
+
 def read_votable(head: Head, max_rows: int) -> Preview:
     reader = _VOTableReader(max_rows)
     parser = etree.XMLParser(target=reader, **XML_HARDENING)
@@ -244,7 +338,7 @@ def stream_votable(head: Head) -> Table:
     """
     reader = _VOTableReader(sys.maxsize)  # never reached: the rows are taken away after every piece
     parser = etree.XMLParser(target=reader, **XML_HARDENING)
-    steps = _fed(head, parser)
+    steps = _fed_rows(head, parser, reader)
     ended = False
     for _ in steps:
         if reader.table not in (None, "meta"):
@@ -257,15 +351,15 @@ def stream_votable(head: Head) -> Table:
             raise PreviewError(f"the service reports an error instead of rows: {reader.status_message or 'no message'}")
         raise PreviewError("the VOTable holds no table")
 
-    def rows() -> Iterator[Row]:
-        yield from reader.take()
+    def batches() -> Iterator[list[Row]]:
+        yield reader.take()
         for _ in steps:
-            yield from reader.take()
+            yield reader.take()
         if not ended:
             _end(head, parser, reader)
-        yield from reader.take()
+        yield reader.take()
 
-    return Table("votable", reader.serialization, tuple(reader.columns), rows())
+    return Table("votable", reader.serialization, tuple(reader.columns), batches())
 
 
 def count_votable(head: Head) -> Extent:
@@ -277,7 +371,7 @@ def count_votable(head: Head) -> Extent:
     reader = _VOTableReader(sys.maxsize)
     parser = etree.XMLParser(target=reader, **XML_HARDENING)
     rows = 0
-    for _ in _fed(head, parser):
+    for _ in _fed_rows(head, parser, reader):
         rows += len(reader.take())
     complete = not head.cut
     if head.broken or complete:

@@ -21,8 +21,8 @@ def csv_chunks(table: Table) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(column.name for column in table.columns)
-    for row in table.rows:
-        writer.writerow(row)
+    for batch in table.batches:
+        writer.writerows(batch)
         if buffer.tell() >= PIECE:
             yield _drain(buffer)
     yield _drain(buffer)
