@@ -78,7 +78,7 @@ BEGIN, END = "<!-- bench:begin (written by make bench) -->", "<!-- bench:end -->
 MiB = 1024 * 1024
 PREVIEW_SIZES = {"1 MB": 1_000_000, "100 MB": 100_000_000, "1 GiB": 1024**3}
 PACKAGES = ["Django", "gunicorn", "requests", "urllib3", "lxml", "django-htmx", "whitenoise"]
-STEPS = ["page", "list", "preview", "download", "throughput", "watch", "memory", *WATCHING_STEPS]
+STEPS = ["page", "list", "preview", "download", "results", "throughput", "watch", "memory", *WATCHING_STEPS]
 
 
 @dataclass
@@ -1003,6 +1003,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10_000, help="requests of the memory benchmark (10,000)")
     parser.add_argument("--log", type=Path, help="keep the portal's log (gunicorn and Django) in this file")
     args = parser.parse_args()
+    from bench import results  # section 9, which uses this module's helpers
+
     output = args.output or (ROOT / "docs" / "benchmarks.md" if args.only == STEPS else None)
     if "throughput" in args.only and wrk_version() == "not installed":
         parser.error("wrk is missing: `bash bench/wrk.sh` installs it (make bench does)")
@@ -1045,6 +1047,7 @@ def main() -> None:
                 "list": lambda: job_list(report, portal, floor, upstream_port, 20),
                 "preview": lambda: preview(report, portal, 15),
                 "download": lambda: download(report, portal, service.pid, upstream_port, 3),
+                "results": lambda: results.results(report, portal, service.pid, upstream_port, 15),
                 "throughput": lambda: throughput(
                     report,
                     portal,

@@ -11,9 +11,11 @@ does). Under its base URL `/tap` (and `/small/tap`, whose job list is short):
   `missing` does not exist (404);
 - `async/<id>/results/result`: for the job `download`, `DOWNLOAD_BYTES` bytes of
   application/octet-stream as fast as the client takes them (for `download-<Mbit/s>`, at that
-  rate); for `preview-<bytes>`, a TABLEDATA VOTable of that many bytes; for any other job, a
-  VOTable of a few rows. Large results are never held in memory: one block is made and sent
-  again and again, as the client takes it;
+  rate); for `preview-<bytes>`, a TABLEDATA VOTable of that many bytes (columns id, name, ra, dec,
+  mag); for `obscore-<bytes>`, an ObsCore-shaped TABLEDATA VOTable of that many bytes (obs_id,
+  access_url, access_format, access_estsize, s_ra, s_dec; every fourth row's access_url a
+  DataLink document); for any other job, a VOTable of a few rows. Large results are never held
+  in memory: one block is made and sent again and again, as the client takes it;
 - `async/run-<start>-<end>-<label>` (times in ms since the epoch): a job that is EXECUTING from
   `start` and COMPLETED from `end`, for the benchmarks of watching (bench/watching.py). For these
   jobs alone it honours UWS WAIT (UWS 1.1 §2.2.3.1: an answer held while the job stays in its
@@ -71,7 +73,19 @@ VOTABLE_HEAD = b"""<?xml version="1.0" encoding="utf-8"?>
 <DATA><TABLEDATA>
 """
 VOTABLE_TAIL = b"</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>\n"
+OBSCORE_HEAD = b"""<?xml version="1.0" encoding="utf-8"?>
+<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">
+<RESOURCE type="results"><INFO name="QUERY_STATUS" value="OK"/>
+<TABLE><FIELD name="obs_id" datatype="char" arraysize="*" ucd="meta.id"/>
+<FIELD name="access_url" datatype="char" arraysize="*" ucd="meta.ref.url"/>
+<FIELD name="access_format" datatype="char" arraysize="*" ucd="meta.code.mime"/>
+<FIELD name="access_estsize" datatype="long" unit="kbyte" ucd="phys.size;meta.file"/>
+<FIELD name="s_ra" datatype="double" unit="deg" ucd="pos.eq.ra"/>
+<FIELD name="s_dec" datatype="double" unit="deg" ucd="pos.eq.dec"/>
+<DATA><TABLEDATA>
+"""
 _PREVIEW_ID = re.compile(r"preview-(\d+)")
+_OBSCORE_ID = re.compile(r"obscore-(\d+)")
 _DOWNLOAD_ID = re.compile(r"download(?:-(\d+))?")
 _TIMED_ID = re.compile(r"run-(\d+)-(\d+)-[A-Za-z0-9_]+")
 ACTIVE = "EXECUTING"
@@ -145,19 +159,37 @@ def _rows_block(size: int) -> bytes:
     return b"".join(rows[:-1])  # whole rows only, at most `size` bytes
 
 
+def _obscore_block(size: int) -> bytes:
+    rows = []
+    total = number = 0
+    while total < size:
+        number += 1
+        datalink = number % 4 == 0
+        url = f"https://archive.example.org/{'datalink?ID=' if datalink else 'files/'}obs{number:07d}.fits"
+        kind = "application/x-votable+xml;content=datalink" if datalink else "application/fits"
+        row = (
+            f"<TR><TD>obs{number:07d}</TD><TD>{escape(url)}</TD><TD>{kind}</TD><TD>{1000 + number % 97 * 250}</TD>"
+            f"<TD>{(number * 0.37) % 360:.4f}</TD><TD>{(number * 37) % 161 - 80.5}</TD></TR>\n"
+        ).encode()
+        rows.append(row)
+        total += len(row)
+    return b"".join(rows[:-1])
+
+
 _ROWS = _rows_block(BLOCK)
+_OBSCORE_ROWS = _obscore_block(BLOCK)
 _BYTES = os.urandom(BLOCK)
 
 
-def votable(size: int) -> Iterator[bytes]:
+def votable(size: int, head: bytes = VOTABLE_HEAD, rows: bytes = _ROWS) -> Iterator[bytes]:
     """A TABLEDATA VOTable of exactly `size` bytes (at least its head and tail), made as it is sent."""
-    body = max(0, size - len(VOTABLE_HEAD) - len(VOTABLE_TAIL))
-    yield VOTABLE_HEAD
-    full, rest = divmod(body, len(_ROWS))
+    body = max(0, size - len(head) - len(VOTABLE_TAIL))
+    yield head
+    full, rest = divmod(body, len(rows))
     for _ in range(full):
-        yield _ROWS
-    cut = _ROWS[:rest].rfind(b"\n") + 1  # whole rows, then spaces up to the size
-    yield _ROWS[:cut] + b" " * (rest - cut)
+        yield rows
+    cut = rows[:rest].rfind(b"\n") + 1  # whole rows, then spaces up to the size
+    yield rows[:cut] + b" " * (rest - cut)
     yield VOTABLE_TAIL
 
 
@@ -241,6 +273,10 @@ class Service:
         size = _PREVIEW_ID.fullmatch(job_id)
         if size:
             return 200, "application/x-votable+xml", int(size[1]), votable(int(size[1])), None
+        size = _OBSCORE_ID.fullmatch(job_id)
+        if size:
+            body = votable(int(size[1]), OBSCORE_HEAD, _OBSCORE_ROWS)
+            return 200, "application/x-votable+xml", int(size[1]), body, None
         return 200, "application/x-votable+xml", len(self.small_result), self.small_result, None
 
 

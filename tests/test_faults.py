@@ -82,8 +82,8 @@ def visit(client: Client, page: str, mode: str):
         return client.post(f"/{service}/async", {"query": "SELECT TOP 1 * FROM ivoa.obscore", "format": "csv"})
     if page == "result":
         return client.get(result)
-    if page == "preview":
-        return client.get(f"{result}/preview")
+    if page in ("preview", "csv", "script", "limit"):
+        return client.get(f"{result}/{page}")
     if page == "error":
         return client.get(f"{job}/error")
     if page == "watch":
@@ -298,6 +298,36 @@ def test_the_user_is_told_what_the_service_did(case, faults, monkeypatch):
         assert response["Location"].startswith(case.says)
     else:
         assert case.says in text
+
+
+# The result read as a table and written again (CSV, the download script), or read to its end (the
+# row limit): a page in words before the first byte, a transfer cut off after it ("cut"), never a 500.
+CONVERTED = [
+    Case("ok", "csv", 200, "1,10.5,-3.25"),
+    Case("reset", "csv", 200, "cut"),
+    Case("stall", "csv", 200, "cut"),
+    Case("ok", "script", 409, "There is no download script: the result has no column of file URLs"),
+    Case("reset", "script", 409, "There is no download script"),
+    Case("stall", "script", 409, "There is no download script"),
+    Case("ok", "limit", 200, "All of the result: 2 rows"),
+    Case("reset", "limit", 200, "is not known: the transfer broke off after 2048 bytes"),
+    Case("stall", "limit", 200, "is not known: the transfer broke off after 2048 bytes"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", CONVERTED, ids=[f"{case.mode}:{case.page}" for case in CONVERTED])
+def test_a_converted_result_is_a_page_in_words_or_a_clean_cut(case, faults, monkeypatch):
+    short_waits(monkeypatch, case.mode)
+    response = visit(Client(), case.page, case.mode)
+    text = assert_harmless(response, faults)
+    assert response.status_code == case.status, text[:2000]
+    if response.streaming:
+        try:
+            text = download(response).decode()
+        except ConnectionError:
+            text = "cut"
+    assert case.says in " ".join(text.split()) if case.says != "cut" else text == "cut"
 
 
 def test_a_refused_new_job_keeps_the_query_and_marks_the_spot(faults):
