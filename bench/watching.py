@@ -52,7 +52,9 @@ HTMX = {"HX-Request": "true"}
 _BANNER = re.compile(r">(run-[0-9]+-[0-9]+-[A-Za-z0-9_]+)</a> is now <strong>([A-Z]+)</strong>")
 _PHASE = re.compile(r'<span class="phase">([A-Z]+)</span>')
 FINAL = ("COMPLETED", "ERROR", "ABORTED")
-POLL_SECONDS = 2  # an open page's question (templates/jobs/_job_live.html, jobs/watching/live.py)
+# How often an open page asks for its live part, as the page tells htmx (templates/jobs/_job_live.html).
+_POLL = re.compile(rb'<div id="job-live"[^>]* hx-trigger="every ([0-9.]+)s"')
+_BANNERS_URL = re.compile(rb'<div id="banners" hx-get="([^"]+)"')  # templates/watching/_banners.html
 BANNER_SECONDS = 15  # every page's banner check (templates/watching/_banners.html)
 
 
@@ -498,19 +500,24 @@ async def _open_page(port: int, job_id: str, open_at: float, stop_at: float, tal
     await asyncio.sleep(max(0.0, open_at - time.time()))
     try:
         status, body = await connection.get(f"/fast/async/{job_id}")
-        if status != 200 or f'hx-trigger="every {POLL_SECONDS}s"'.encode() not in body:
+        every = _POLL.search(body) if status == 200 else None
+        if every is None:
             tally["errors"].append(f"page {status}: not read from the worker's record")
             return
+        poll_seconds = tally["poll seconds"] = float(every[1])  # as the page tells htmx
+        banners = _BANNERS_URL.search(body)[1].decode().replace("&amp;", "&")
         shown = _PHASE.search(body.decode())[1]
-        next_poll = time.time() + POLL_SECONDS
+        next_poll = time.time() + poll_seconds
         next_banners = time.time() + random.uniform(0, BANNER_SECONDS)
         while time.time() < stop_at:
             await asyncio.sleep(max(0.0, min(next_poll, next_banners) - time.time()))
             now = time.time()
             if now >= next_banners:
-                status, _ = await connection.get("/mine/notices", HTMX)
+                status, body = await connection.get(banners, HTMX)
                 tally["banner checks"] += 1
-                if status != 200:
+                if status == 200:
+                    banners = _BANNERS_URL.search(body)[1].decode().replace("&amp;", "&")  # as swapped in
+                elif status != 204:
                     tally["errors"].append(f"banners {status}")
                 next_banners += BANNER_SECONDS
                 continue
@@ -526,7 +533,7 @@ async def _open_page(port: int, job_id: str, open_at: float, stop_at: float, tal
             elif status != 204:
                 tally["errors"].append(f"watch {status}")
             while next_poll <= time.time():
-                next_poll += POLL_SECONDS  # a late answer: the next tick of the interval, as setInterval does
+                next_poll += poll_seconds  # a late answer: the next tick of the interval, as setInterval does
     except (OSError, asyncio.IncompleteReadError) as error:
         tally["errors"].append(f"{type(error).__name__}")
     finally:
@@ -538,7 +545,7 @@ def open_pages(port: int, pages: list[tuple[str, float]], stop_at: float, result
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     async def run() -> dict:
-        tally = {"errors": [], "polls": [], "seen": [], "banner checks": 0}
+        tally = {"errors": [], "polls": [], "seen": [], "banner checks": 0, "poll seconds": float("nan")}
         await asyncio.gather(*(_open_page(port, job_id, at, stop_at, tally) for job_id, at in pages))
         return tally
 
@@ -650,7 +657,8 @@ def open_job_pages(
             "",
             f"One instance as `make serve` runs it: gunicorn (portal/gunicorn.conf.py) and one worker. {pages} "
             f"browsers each open a job page ({pages // jobs} on each of {jobs} executing jobs of the fast service, "
-            f"which honours WAIT), opened over 10 s, then ask as htmx does: the live part every {POLL_SECONDS} s "
+            f"which honours WAIT), opened over 10 s, then ask as htmx does: the live part every "
+            f"{tally['poll seconds']:g} s "
             f"(`?watch=<phase>`, `HX-Request`), the banners every {BANNER_SECONDS} s, one event loop in a process "
             f"of its own. Requests to the service per job are counted by the service over {window:.0f} s, from 15 s "
             f"after the first page opened; then the jobs end one after the other within 10 s. Meanwhile one "

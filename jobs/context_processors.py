@@ -1,5 +1,4 @@
 from django.core.cache import cache
-from django.db import connection
 from django.http import HttpRequest
 from django.template.backends.utils import csrf_input
 from django.utils.functional import SimpleLazyObject
@@ -26,22 +25,9 @@ def csrf(request: HttpRequest) -> dict:
 
 def banners(request: HttpRequest) -> dict:
     """Every page shows the browser's unseen banners (jobs/watching/), asked of the portal's database when printed."""
-    from .watching.views import banners_of
+    from .watching.views import banners_of, has_banners
 
     browser = getattr(request, "browser_key", None)
     if not browser:
         return {"banners": []}
-    return {"banners": SimpleLazyObject(lambda: banners_of(browser) if _has_banners(browser) else [])}
-
-
-def _has_banners(browser: str) -> bool:
-    """Whether any banner waits for the browser: nearly every page has none, and the question in SQL
-    costs a tenth of fetching none through the ORM (a quarter of a job page, docs/benchmarks.md)."""
-    from .watching.models import Notice
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {Notice._meta.db_table} WHERE browser = %s AND channel = %s AND seen_at IS NULL LIMIT 1",
-            [browser, Notice.BANNER],
-        )
-        return cursor.fetchone() is not None
+    return {"banners": SimpleLazyObject(lambda: banners_of(browser) if has_banners(browser) else [])}

@@ -301,9 +301,9 @@ def job_detail(request: HttpRequest, slug: str, job_id: str) -> HttpResponse:
             return _confirm(request, service, job_id)
         return _perform(request, service, job_id, form.operation, form.value)
     shown_phase = request.GET.get("watch", "")
-    client = client_for(request, service)
     if request.htmx and shown_phase:
-        return watch(request, service, client, job_id, shown_phase.upper()[:32])
+        return watch(request, service, job_id, shown_phase.upper()[:32])
+    client = client_for(request, service)
     try:
         job = client.get_job(job_id)
     except ServiceError as error:

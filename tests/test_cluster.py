@@ -253,7 +253,7 @@ def test_ten_open_pages_on_one_job_cost_the_service_what_one_does_and_see_its_en
     cluster.fake.reply("GET", "/tap/async/live1", body=job_xml(job_id="live1", phase="EXECUTING"))
     for browser in browsers:
         page = browser.get(f"{cluster.url}/fake/async/live1", timeout=10).text
-        assert 'hx-trigger="every 2s"' in page  # read from the worker's record
+        assert 'hx-trigger="every 1.5s"' in page  # read from the worker's record
     asked_before = len([r for r in cluster.fake.requests if r.path == "/tap/async/live1"])
     started = time.monotonic()
     for _ in range(5):  # ten pages asking every 2 s, for 10 s

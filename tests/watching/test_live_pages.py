@@ -39,7 +39,7 @@ def test_without_a_worker_the_page_waits_on_the_service_itself(client, fake):
 def test_with_a_worker_ten_open_pages_ask_the_portal_not_the_service(client, fake, worker_running):
     fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="EXECUTING"))
     page = text(client.get("/fake/async/abc"))
-    assert 'hx-trigger="every 2s"' in page
+    assert 'hx-trigger="every 1.5s"' in page
     watch = Watch.objects.get()
     assert watch.eager_until > timezone.now() and watch.phase == "EXECUTING"
     asked = len(fake.requests)
@@ -92,3 +92,16 @@ def test_a_page_read_with_the_users_token_is_not_left_to_the_worker(client, fake
     fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="EXECUTING"))
     page = text(client.get("/fake/async/abc"))
     assert 'hx-trigger="load delay:0s"' in page and not Watch.objects.exists()
+
+
+def test_an_open_page_that_finds_nothing_new_costs_one_query_and_writes_nothing(client, fake, worker_running):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="EXECUTING"))
+    client.get("/fake/async/abc")
+    with CaptureQueriesContext(connection) as queries:
+        answer = client.get("/fake/async/abc", {"watch": "EXECUTING"}, **HTMX)
+    assert answer.status_code == 204 and "HX-Request" in answer["Vary"]
+    assert len(queries) == 1 and queries[0]["sql"].startswith("SELECT")
+    assert "sessionid" not in answer.cookies

@@ -110,3 +110,18 @@ def test_the_task_library_worker_runs_the_tick_which_checks_and_schedules_the_ne
 def test_dismissing_a_banner_never_sends_the_browser_to_another_site(client, back):
     response = client.post("/mine/notices/1/seen", {"back": back})
     assert response["Location"] == "/mine"
+
+
+def test_a_page_without_banners_is_answered_with_nothing_to_swap_until_one_comes(client, fake):
+    opened(client, fake)
+    page = text(client.get("/mine"))
+    assert 'hx-get="/mine/notices?shown=none"' in page  # the page says it shows none
+    asked = client.get("/mine/notices", {"shown": "none"}, HTTP_HX_REQUEST="true")
+    assert asked.status_code == 204 and "HX-Request" in asked["Vary"]
+    browser = client.cookies["portal_browser"].value
+    watch = Watch.objects.create(service="fake", job_id="abc", phase="COMPLETED", next_check_at=timezone.now())
+    flip = Flip.objects.create(watch=watch, old_phase="EXECUTING", new_phase="COMPLETED")
+    Notice.objects.create(flip=flip, browser=browser, channel=Notice.BANNER)
+    fragment = client.get("/mine/notices", {"shown": "none"}, HTTP_HX_REQUEST="true")
+    assert fragment.status_code == 200 and "is now <strong>COMPLETED</strong>" in text(fragment)
+    assert 'hx-get="/mine/notices"' in text(fragment)  # shown now: the next answer may take it away
