@@ -19,18 +19,25 @@ from django.test import Client
 
 from jobs import services
 from jobs.models import RememberedJob
-from tests.faultuws import MODES, ODD_TIMES, FaultUWS
+from tests.faultuws import MODES, ODD_TIMES, FaultUWS, obscore_csv
 
 pytestmark = pytest.mark.django_db
 
-CSV = b"id,ra,dec\n1,10.5,-3.25\n2,11.0,4.5\n"  # the well-behaved result
 # Waits cut short for the modes that make the portal wait, so that the file runs in seconds;
 # every other mode gets waits long enough that a loaded machine does not fail it.
 SHORT_WAITS = {
     "silent": {"jobs.uws.transport.READ_TIMEOUT": 1.0},
     "stall": {"jobs.uws.transport.READ_TIMEOUT": 1.0},
-    "trickle": {"jobs.uws.transport.DOCUMENT_DEADLINE": 1.0, "jobs.tables.MAX_SECONDS": 1.0},
-    "chunked-forever": {"jobs.uws.transport.DOCUMENT_DEADLINE": 1.0, "jobs.tables.MAX_SECONDS": 1.0},
+    "trickle": {
+        "jobs.uws.transport.DOCUMENT_DEADLINE": 1.0,
+        "jobs.tables.MAX_SECONDS": 1.0,
+        "jobs.results.LIMIT_READ_SECONDS": 1.0,
+    },
+    "chunked-forever": {
+        "jobs.uws.transport.DOCUMENT_DEADLINE": 1.0,
+        "jobs.tables.MAX_SECONDS": 1.0,
+        "jobs.results.LIMIT_READ_SECONDS": 1.0,
+    },
 }
 
 
@@ -301,33 +308,109 @@ def test_the_user_is_told_what_the_service_did(case, faults, monkeypatch):
 
 
 # The result read as a table and written again (CSV, the download script), or read to its end (the
-# row limit): a page in words before the first byte, a transfer cut off after it ("cut"), never a 500.
+# row limit): a page in words before the first byte, a transfer cut off after it ("cut"), never a
+# 500 and never a wait beyond the page's budget. The well-behaved result is ObsCore-shaped
+# (tests/faultuws.py, obscore_csv), so that the download script has files to fetch.
+CUT = "cut"
+ELSEWHERE = "kept on another host"
+NOT_A_TABLE = "is not a table"
 CONVERTED = [
-    Case("ok", "csv", 200, "1,10.5,-3.25"),
-    Case("reset", "csv", 200, "cut"),
-    Case("stall", "csv", 200, "cut"),
-    Case("ok", "script", 409, "There is no download script: the result has no column of file URLs"),
-    Case("reset", "script", 409, "There is no download script"),
-    Case("stall", "script", 409, "There is no download script"),
+    Case("ok", "csv", 200, "id,ra,dec,access_url,access_format,access_estsize 1,10.5,-3.25,"),
+    Case("ok", "script", 200, "curl -fL -o 000001-1.fits"),
     Case("ok", "limit", 200, "All of the result: 2 rows"),
-    Case("reset", "limit", 200, "is not known: the transfer broke off after 2048 bytes"),
-    Case("stall", "limit", 200, "is not known: the transfer broke off after 2048 bytes"),
+    Case("gzip-result", "csv", 200, "1,10.5,-3.25,"),
+    Case("gzip-result", "script", 200, "# 2 files, 1 of them DataLink documents"),
+    Case("gzip-result", "limit", 200, "All of the result: 2 rows"),
+    # Markup in names and cells is text in a CSV (an attachment); the VOTable names no files.
+    Case("script", "csv", 200, "<script>alert('field')</script> <script>alert('cell')</script>"),
+    Case("script", "script", 409, "There is no download script: the result has no column of file URLs"),
+    Case("script", "limit", 200, "All of the result: 2 rows"),
+    # Half the result, then a break or silence: the download is cut; the row limit is not known.
+    *(Case(mode, page, 200, CUT) for mode in ("reset", "stall") for page in ("csv", "script")),
+    Case("reset", "limit", 502, "is not known: the transfer broke off after 2048 bytes"),
+    Case("stall", "limit", 502, "is not known: the transfer broke off after 2048 bytes"),
+    # Too slow: before the first byte a page; a result that never ends is cut within the budget.
+    Case("silent", "csv", 504, "The service did not answer in time"),
+    Case("silent", "script", 504, "The service did not answer in time"),
+    Case("silent", "limit", 504, "is not known: The service did not answer in time."),
+    Case("trickle", "csv", 504, "The service is too slow: the service sent only"),
+    Case("trickle", "script", 504, "The service is too slow: the service sent only"),
+    Case("trickle", "limit", 200, "of it in the 1 s the portal reads to find out (0 rows by then)"),
+    Case("chunked-forever", "csv", 200, CUT),
+    Case("chunked-forever", "script", 200, CUT),
+    Case("chunked-forever", "limit", 200, "is not known: the service sent only"),
+    # Error statuses, and answers that are no HTTP.
+    *(
+        Case(f"http-{status}", page, 502, f"The service failed with HTTP {status}")
+        for status in (500, 502, 503)
+        for page in ("csv", "script", "limit")
+    ),
+    Case("listed-but-404", "csv", 404, "UWS job listed-but-404 not found"),
+    Case("listed-but-404", "script", 404, "UWS job listed-but-404 not found"),
+    Case("listed-but-404", "limit", 404, "is not known: The service has no job ok"),
+    *(
+        Case("many-headers", page, 502, "not valid HTTP (got more than 100 headers)")
+        for page in ("csv", "script", "limit")
+    ),
+    *(
+        Case("huge-header", page, 502, "not valid HTTP (got more than 65536 bytes")
+        for page in ("csv", "script", "limit")
+    ),
+    # Bodies that are no table, or a broken one.
+    Case("empty", "csv", 502, "The result cannot be read: the CSV result has no header line"),
+    Case("empty", "script", 502, "The result cannot be read: the CSV result has no header line"),
+    Case("empty", "limit", 502, "is not known: the CSV result has no header line"),
+    Case("gzip-bomb", "csv", 502, "The result cannot be read: malformed CSV: field larger than field limit"),
+    Case("gzip-bomb", "script", 502, "The result cannot be read: malformed CSV: field larger than field limit"),
+    Case("gzip-bomb", "limit", 502, "is not known: malformed CSV: field larger than field limit"),
+    *(Case(mode, page, 409, NOT_A_TABLE) for mode in ("html", "wrong-type") for page in ("csv", "script")),
+    Case("html", "limit", 409, "a result of type text/html; charset=utf-8 has no preview"),
+    Case("wrong-type", "limit", 409, "a result of type image/png has no preview"),
+    # Redirects: never followed off the service; a result on another host is linked, never fetched.
+    *(
+        Case(mode, page, 502, words)
+        for mode, words in (
+            ("redirect-loop", "The service redirected too many times"),
+            ("redirect-file", "The service redirected to a non-web address"),
+            ("redirect-javascript", "The service redirected to a non-web address"),
+        )
+        for page in ("csv", "script", "limit")
+    ),
+    *(
+        Case(mode, page, 409, ELSEWHERE)
+        for mode in ("redirect-away", "location-junk", "result-elsewhere")
+        for page in ("csv", "script", "limit")
+    ),
 ]
 
 
-@pytest.mark.django_db
+def test_every_result_mode_is_converted_and_counted():
+    result_modes = {name for name, mode in MODES.items() if "result" in mode.kinds} | {"ok"}
+    for page in ("csv", "script", "limit"):
+        assert {case.mode for case in CONVERTED if case.page == page} == result_modes
+
+
 @pytest.mark.parametrize("case", CONVERTED, ids=[f"{case.mode}:{case.page}" for case in CONVERTED])
-def test_a_converted_result_is_a_page_in_words_or_a_clean_cut(case, faults, monkeypatch):
+def test_a_converted_result_is_a_page_in_words_or_a_clean_cut(case, faults, monkeypatch, caplog):
     short_waits(monkeypatch, case.mode)
+    # The budget is 25 s (a page within 30 s); cut to 2 s here, so that a slow result costs seconds.
+    monkeypatch.setattr("jobs.uws.transport.PAGE_BUDGET", 2.0)
+    started = time.monotonic()
     response = visit(Client(), case.page, case.mode)
     text = assert_harmless(response, faults)
     assert response.status_code == case.status, text[:2000]
     if response.streaming:
+        assert response["Content-Disposition"].startswith("attachment;")
         try:
             text = download(response).decode()
         except ConnectionError:
-            text = "cut"
-    assert case.says in " ".join(text.split()) if case.says != "cut" else text == "cut"
+            text = CUT
+    assert time.monotonic() - started < 4.0  # whatever the service does
+    if case.says == CUT:
+        assert text == CUT
+        assert "broke off while converted" in caplog.text  # the portal logs the cut
+    else:
+        assert case.says in " ".join(text.split())
 
 
 def test_a_refused_new_job_keeps_the_query_and_marks_the_spot(faults):
@@ -355,16 +438,16 @@ def test_a_result_is_streamed_through(faults):
     response = visit(Client(), "result", "ok")
     assert_harmless(response, faults)
     assert response.status_code == 200
-    assert download(response) == CSV
-    assert response["Content-Length"] == str(len(CSV))
+    assert download(response) == obscore_csv(faults.canary_url)
+    assert response["Content-Length"] == str(len(obscore_csv(faults.canary_url)))
 
 
 def test_a_compressed_result_is_passed_on_whole_without_the_compressed_length(faults):
     response = visit(Client(), "result", "gzip-result")
     assert_harmless(response, faults)
-    assert download(response) == CSV
+    assert download(response) == obscore_csv(faults.canary_url)
     # The service's Content-Length counts compressed bytes: passed on, it would cut the file.
-    assert response.get("Content-Length") in (None, str(len(CSV)))
+    assert response.get("Content-Length") in (None, str(len(obscore_csv(faults.canary_url))))
 
 
 def test_a_gzip_bomb_result_is_streamed_in_pieces_and_claims_no_length(faults):
@@ -402,7 +485,7 @@ def test_a_mislabelled_result_keeps_the_services_type_as_an_attachment(faults):
     assert response["Content-Type"] == "image/png"
     assert response["Content-Disposition"].startswith("attachment;")
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert download(response) == CSV
+    assert download(response) == obscore_csv(faults.canary_url)
 
 
 @pytest.mark.parametrize(

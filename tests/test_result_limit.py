@@ -92,6 +92,9 @@ def test_a_failing_service_is_a_box_that_says_so(fake):
     box = Client().get("/fake/async/j1/results/result/limit", HTTP_HX_REQUEST="true")
     assert box.status_code == 200  # htmx swaps no error answer
     assert "Whether the row limit cut the result short is not known:" in box.content.decode()
+    page = Client().get("/fake/async/j1/results/result/limit")  # without JavaScript: a page of its own
+    assert page.status_code == 502
+    assert "is not known: The service failed with HTTP 500." in page.content.decode()
 
 
 def test_a_result_larger_than_the_bound_is_read_only_so_far(fake, monkeypatch):
@@ -114,7 +117,7 @@ def test_a_result_that_trickles_is_read_only_until_the_deadline(fake, monkeypatc
     started = time.monotonic()
     box = Client().get("/fake/async/j1/results/result/limit", HTTP_HX_REQUEST="true").content.decode()
     assert time.monotonic() - started < 3
-    assert "is not known: it is larger than the" in box
+    assert "is not known: the service sent only" in box and "of it in the 0.5 s the portal reads" in box
 
 
 def test_counting_a_large_result_takes_constant_memory():
