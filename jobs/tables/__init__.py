@@ -73,16 +73,17 @@ def preview(
     return read_delimited(head, kind, _has_header(content_type, kind), max_rows)
 
 
-def stream(chunks: Iterable[bytes], content_type: str) -> Table:
+def stream(chunks: Iterable[bytes], content_type: str, *, csv: bool = False) -> Table:
     """The whole result, row after row, in constant memory: the preview's readers without their limits.
 
     A download takes as long as it takes, so there is no byte limit and no deadline; reading
-    the metadata happens here, reading the rows when `Table.rows` is iterated.
+    the metadata happens here, reading the rows when `Table.rows` is iterated. With `csv` (for
+    the CSV writer only), a batch may hold runs of TABLEDATA rows already written as CSV, as bytes.
     """
     kind = _readable(content_type)
     head = Head(chunks, sys.maxsize, math.inf)
     if kind == "votable":
-        return stream_votable(head)
+        return stream_votable(head, csv)
     return stream_delimited(head, kind, _has_header(content_type, kind))
 
 

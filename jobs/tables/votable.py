@@ -11,7 +11,7 @@ from lxml import etree
 from ..uws.parse import XML_HARDENING
 from .cells import DATATYPES, BinaryStream, Field, null_value, parse_arraysize, tabledata_cell
 from .reading import Column, Extent, Head, Preview, PreviewError, Row, Table
-from .tabledata import plain_rows
+from .tabledata import as_written, plain_csv, plain_rows
 
 
 def _local(tag: str) -> str:
@@ -36,7 +36,7 @@ class _VOTableReader:
         self.serialization: str | None = None
         self.stream: BinaryStream | None = None
         self.row: list[str] | None = None  # the open TR's TD texts
-        self.rows: list[Row] = []
+        self.rows: list[Row] = []  # and, for `stream_votable(csv=True)`, rows already written as CSV (bytes)
         self.more_rows = False
         self.done = False  # enough read: the caller stops feeding
         self.collecting: str | None = None  # the element whose text is being kept
@@ -228,9 +228,10 @@ def _utf8(start: bytes) -> bool:
     return declared is None or declared[1].lower() in (b"utf-8", b"utf8", b"us-ascii", b"ascii")
 
 
-def _fed_rows(head: Head, parser: etree.XMLParser, reader: _VOTableReader) -> Iterator[None]:
+def _fed_rows(head: Head, parser: etree.XMLParser, reader: _VOTableReader, csv: bool = False) -> Iterator[None]:
     """`_fed` for a result read to its end: the rows of a TABLEDATA in their plain form are read in bulk
-    (tabledata.py), whole rows at a time, rather than element by element through lxml.
+    (tabledata.py), whole rows at a time, rather than element by element through lxml. With `csv`, rows
+    whose text is already CSV are written as CSV there (`tabledata.plain_csv`) and given as bytes.
 
     lxml reads the document up to the TABLEDATA's start tag, and from its end tag on; whatever in between
     is not plain goes to lxml as well, from the start of a row, so that it reads on from where it stood.
@@ -238,6 +239,7 @@ def _fed_rows(head: Head, parser: etree.XMLParser, reader: _VOTableReader) -> It
     reads the rest of the document.
     """
     state = "head"  # "head": up to <TABLEDATA>; "rows": rows read in bulk; "lxml": lxml reads on
+    written = False  # rows are written as CSV where they can be
     kept = b""  # bytes not yet given to anyone: a start tag cut by a piece's end, or the rows' unfinished end
 
     def feed(data: bytes) -> None:
@@ -248,6 +250,9 @@ def _fed_rows(head: Head, parser: etree.XMLParser, reader: _VOTableReader) -> It
 
     def rows(batch: bytes) -> bool:
         """Read whole rows in bulk, a few at a time, or give them to lxml; False once lxml must read on."""
+        if written and (text := plain_csv(batch, reader.fields)) is not None:
+            reader.rows.append(text)
+            return True
         start = 0
         while start < len(batch):
             end = batch.rfind(_TR_END, start, start + _BATCH)
@@ -285,6 +290,7 @@ def _fed_rows(head: Head, parser: etree.XMLParser, reader: _VOTableReader) -> It
             feed(data[: at + len(_TABLEDATA)])
             at_rows = reader.serialization == "TABLEDATA" and reader.path[-1:] == ["TABLEDATA"] and reader.fields
             state = "rows" if at_rows and _utf8(start) else "lxml"
+            written = csv and state == "rows" and as_written(reader.fields)
             piece = data[at + len(_TABLEDATA) :]
         if state == "rows":
             data = kept + piece
@@ -330,15 +336,16 @@ def read_votable(head: Head, max_rows: int) -> Preview:
     return reader.preview()
 
 
-def stream_votable(head: Head) -> Table:
+def stream_votable(head: Head, csv: bool = False) -> Table:
     """The first table of a VOTable, every row of it: the preview's reader, its rows taken after each piece.
 
     The columns are read here, before the first row; errors the service put in place of a table
     (QUERY_STATUS=ERROR, DALI 1.1 §4.4) are a PreviewError now, while a response can still say so.
+    With `csv`, runs of rows may come already written as CSV, as bytes among the rows of a batch.
     """
     reader = _VOTableReader(sys.maxsize)  # never reached: the rows are taken away after every piece
     parser = etree.XMLParser(target=reader, **XML_HARDENING)
-    steps = _fed_rows(head, parser, reader)
+    steps = _fed_rows(head, parser, reader, csv)
     ended = False
     for _ in steps:
         if reader.table not in (None, "meta"):
