@@ -347,7 +347,7 @@ CONVERTED = [
     ),
     Case("listed-but-404", "csv", 404, "UWS job listed-but-404 not found"),
     Case("listed-but-404", "script", 404, "UWS job listed-but-404 not found"),
-    Case("listed-but-404", "limit", 404, "is not known: The service has no job ok"),
+    Case("listed-but-404", "limit", 404, "is not known: The service does not know this resource."),
     *(
         Case("many-headers", page, 502, "not valid HTTP (got more than 100 headers)")
         for page in ("csv", "script", "limit")

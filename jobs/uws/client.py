@@ -136,7 +136,8 @@ class UWSClient(Transport):
             return response
         if response.status_code >= 400:
             body = self.read(response, limit=1024 * 1024)
-            self.check_status(response, body, job_id=job_id)
+            # Not job_id: a 404 here is about the result; the job may well be there (its page listed it).
+            self.check_status(response, body)
         content_type = response.headers.get("Content-Type", "application/octet-stream")
         length = response.headers.get("Content-Length")
         compressed = response.headers.get("Content-Encoding", "identity").strip().lower() != "identity"
