@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -103,18 +104,44 @@ def run_due_checks(now: datetime | None = None, limit: int = 200) -> int:
     kept = RememberedJob.objects.filter(service=OuterRef("service"), job_id=OuterRef("job_id"), keep=True)
     watches = Watch.objects.annotate(kept=Exists(kept)).in_bulk([pk for pk, _ in claimed])
     claimed = [(watches[pk], eagerly) for pk, eagerly in claimed if pk in watches]
-    recovering = set(failing)  # a check that succeeds clears these services' failures
+    tick = Tick(recovering=set(failing))
     threads = settings.PORTAL_WATCH_THREADS
-    if threads <= 1:
-        for watch, eagerly in claimed:
-            _check_in_thread(watch, eagerly, recovering)
-    else:
-        # The eager checks each wait on a UWS WAIT: each gets a thread of its own, so that open pages
-        # do not queue, and the other checks keep theirs.
-        threads += min(EAGER_AT_ONCE, sum(eagerly for _, eagerly in claimed))
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(lambda item: _check_in_thread(*item, recovering), claimed))
+    try:
+        if threads <= 1:
+            for watch, eagerly in claimed:
+                _check_in_thread(watch, eagerly, tick)
+        else:
+            # The eager checks each wait on a UWS WAIT: each gets a thread of its own, so that open pages
+            # do not queue, and the other checks keep theirs.
+            threads += min(EAGER_AT_ONCE, sum(eagerly for _, eagerly in claimed))
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(lambda item: _check_in_thread(*item, tick), claimed))
+    finally:
+        tick.write_unchanged()
     return len(claimed)
+
+
+_FOLLOWING = ["next_check_at", "claimed_until", "failures", "checked_at", "next_eager_at"]
+
+
+@dataclass
+class Tick:
+    """What the checks of one tick share.
+
+    `recovering`: the services whose budget had failures when the tick began; a check that
+    succeeds clears them. `unchanged`: the watches whose check saw nothing new, written
+    together at the end (one statement and one commit, where each wrote its own: on SQLite,
+    which writes one at a time, the checks' threads queued for the database). A worker killed
+    before leaves them claimed until the lease runs out, and another worker checks them again.
+    """
+
+    recovering: set[str] = field(default_factory=set)
+    unchanged: list[Watch] = field(default_factory=list)
+
+    def write_unchanged(self) -> None:
+        if self.unchanged:
+            Watch.objects.bulk_update(self.unchanged, _FOLLOWING)
+            self.unchanged.clear()
 
 
 def next_due(now: datetime) -> datetime | None:
@@ -138,9 +165,9 @@ def _forget_unwanted(now: datetime) -> None:
     Watch.objects.filter(eager_until__lt=now - timedelta(minutes=1)).exclude(Exists(wanted)).delete()
 
 
-def _check_in_thread(watch: Watch, eagerly: bool, recovering: set[str]) -> None:
+def _check_in_thread(watch: Watch, eagerly: bool, tick: Tick) -> None:
     try:
-        check(watch, eagerly=eagerly, recovering=recovering)
+        check(watch, eagerly=eagerly, tick=tick)
     finally:
         close_old_connections()
 
@@ -157,11 +184,10 @@ def _client(service: Service) -> UWSClient:
     return clients[service]
 
 
-def check(watch: Watch, *, eagerly: bool = False, recovering: set[str] | None = None) -> None:
+def check(watch: Watch, *, eagerly: bool = False, tick: Tick | None = None) -> None:
     """Ask the service once (eagerly: with a UWS WAIT), record any change, and set the next check.
 
-    `recovering`: the services whose budget had failures when the tick began (None: ask the
-    database), whose failures a check that succeeds clears.
+    Within a tick (`tick`), a check that saw nothing new leaves its writing to the tick's end.
     """
     service = configured_services().get(watch.service)
     now = timezone.now()
@@ -182,7 +208,7 @@ def check(watch: Watch, *, eagerly: bool = False, recovering: set[str] | None = 
         else:
             _failed(watch, service, error, now)
         return
-    if recovering is None or service.slug in recovering:
+    if tick is None or service.slug in tick.recovering:
         ServiceBudget.objects.filter(service=service.slug, failures__gt=0).update(failures=0, backoff_until=None)
     extra = {}
     if eagerly:
@@ -190,7 +216,7 @@ def check(watch: Watch, *, eagerly: bool = False, recovering: set[str] | None = 
         # once, no change) not for EAGER_BACKOFF: at most 6 requests a minute for an open page.
         ignored = job.phase == watch.phase and time.monotonic() - started < EAGER_WAIT / 2
         extra["next_eager_at"] = now + (EAGER_BACKOFF if ignored else timedelta(0))
-    _record(watch, Flip.PHASE, job, timezone.now(), asked_at=now, extra=extra)
+    _record(watch, Flip.PHASE, job, timezone.now(), asked_at=now, extra=extra, tick=tick)
     if job.destruction is not None:
         _keep_or_announce(watch, service, job, now)
 
@@ -211,31 +237,43 @@ def _facts(job: Job) -> dict:
 
 
 def _record(
-    watch: Watch, kind: str, job: Job | None, now: datetime, asked_at: datetime | None = None, extra: dict | None = None
+    watch: Watch,
+    kind: str,
+    job: Job | None,
+    now: datetime,
+    asked_at: datetime | None = None,
+    extra: dict | None = None,
+    tick: Tick | None = None,
 ) -> None:
     """Write what the check saw; a change becomes a Flip and its notices, made by one worker only.
 
     The next check is due an interval after this one was asked (`asked_at`), so that a job is
     asked at most once an interval however long the service took to answer. Only what
     differs from the watch as read is written: most checks see nothing new, and then write
-    neither the job's document nor its results.
+    neither the job's document nor its results, and within a tick they are written at its end.
     """
-    with transaction.atomic():
-        if kind == Flip.GONE:
+    if kind == Flip.GONE:
+        with transaction.atomic():
             won = Watch.objects.filter(pk=watch.pk, gone=False).update(gone=True, claimed_until=None, checked_at=now)
             if won:
                 _flip(watch, Flip.GONE, watch.phase, "")
                 RememberedJob.objects.filter(service=watch.service, job_id=watch.job_id).update(phase="GONE")
             Watch.objects.filter(pk=watch.pk).update(next_check_at=now + BACKOFF_LONGEST, claimed_until=None)
-            return
-        facts = {name: value for name, value in _facts(job).items() if getattr(watch, name) != value}
-        following = {
-            "next_check_at": (asked_at or now) + interval(job, now),
-            "claimed_until": None,
-            "failures": 0,
-            "checked_at": now,
-            **(extra or {}),
-        }
+        return
+    facts = {name: value for name, value in _facts(job).items() if getattr(watch, name) != value}
+    following = {
+        "next_check_at": (asked_at or now) + interval(job, now),
+        "claimed_until": None,
+        "failures": 0,
+        "checked_at": now,
+        **(extra or {}),
+    }
+    if not facts and tick is not None:
+        for name, value in following.items():
+            setattr(watch, name, value)
+        tick.unchanged.append(watch)
+        return
+    with transaction.atomic():
         # Only a phase other than the one this worker read can be a change (most checks see none).
         changed = "phase" in facts
         won = changed and Watch.objects.filter(pk=watch.pk, phase=watch.phase).update(**facts, **following)

@@ -215,3 +215,19 @@ def test_a_job_kept_as_a_record_reads_back_the_same_and_compares_equal_after_jso
     assert set(record) == {field.name for field in fields(Job)}
     assert json.loads(json.dumps(record)) == record  # what the database gives back: no rewrite when unchanged
     assert job_from_record(record) == job
+
+
+def test_the_checks_of_a_tick_that_see_nothing_new_are_written_together_and_freed(fake):
+    from django.test.utils import CaptureQueriesContext
+
+    for job_id in ("a1", "a2", "a3"):
+        watched(job_id)
+        fake.reply("GET", f"/tap/async/{job_id}", body=job_xml(job_id=job_id, phase="EXECUTING"))
+    checks.run_due_checks()  # the first checks write each job's document
+    Watch.objects.update(next_check_at=timezone.now())
+    with CaptureQueriesContext(connection) as queries:
+        assert checks.run_due_checks() == 3
+    writes = [query["sql"] for query in queries if query["sql"].startswith("UPDATE")]
+    assert len([sql for sql in writes if "next_check_at" in sql]) == 1
+    assert not Watch.objects.filter(claimed_until__isnull=False).exists()
+    assert not Watch.objects.filter(next_check_at__lte=timezone.now()).exists()
