@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import time
 from collections.abc import Callable, Iterator
 from functools import partial
 
@@ -12,7 +13,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
 from .decorators import allow
-from .error_pages import upstream_error
+from .error_pages import FAILURE_STATUS, upstream_error
 from .facts import row_limits, service_facts
 from .forms import PreviewForm
 from .services import Service, find_service_or_404
@@ -22,6 +23,7 @@ from .tables.ordering import numeric_flags, sorted_rows
 from .tables.plots import PlotError, numeric_columns, plan, png, sky_columns
 from .tables.writers import csv_chunks
 from .tokens import client_for
+from .uws import transport
 from .uws.client import ResultLink, UWSClient
 from .uws.errors import ServiceError
 from .uws.model import Job, Result
@@ -210,6 +212,34 @@ def _problem(request: HttpRequest, context: dict, problem: str, status: int) -> 
     return render(request, "jobs/result_preview.html", {**context, "problem": problem}, status=status)
 
 
+# A result converted as it streams through must keep coming: at least this much of it within each
+# page's budget (transport.PAGE_BUDGET: 64 KiB in 25 s, 2.6 kB/s). A service that trickles its
+# result, or sends one that never ends, would otherwise hold the request, and the browser waiting
+# for the next piece of output, for ever.
+LEAST_BYTES_PER_BUDGET = 64 * 1024
+
+
+class _Paced:
+    """A result's chunks for a conversion, cut off (ConnectionError) once the service sends too slowly;
+    `slow` then says so in words."""
+
+    def __init__(self, opened: ResultStream) -> None:
+        self.opened = opened
+        self.slow: str | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        budget = transport.PAGE_BUDGET
+        since, received = time.monotonic(), 0
+        for chunk in self.opened.chunks():
+            received += len(chunk)
+            if time.monotonic() - since > budget:
+                if received < LEAST_BYTES_PER_BUDGET:
+                    self.slow = f"the service sent only {received} bytes of the result in {budget:.0f} s"
+                    raise ConnectionError(self.slow)
+                since, received = time.monotonic(), 0
+            yield chunk
+
+
 def _converted(
     request: HttpRequest,
     slug: str,
@@ -246,27 +276,31 @@ def _converted(
     if previewable(opened.content_type) is None:
         opened.close()
         return _problem(request, context, f"A result of type {opened.content_type} is not a table.", 409)
+    paced = _Paced(opened)
     try:
-        pieces = write(stream(opened.chunks(), opened.content_type, csv=csv))
+        pieces = write(stream(paced, opened.content_type, csv=csv))
     except PreviewError as error:
         opened.close()
+        if paced.slow:
+            return _problem(request, context, f"The service is too slow: {paced.slow}. Try again later.", 504)
         return _problem(request, context, f"The result cannot be read: {error}", 502)
     except NoFiles as error:
         opened.close()
         return _problem(request, context, f"There is no download script: {error}.", 409)
-    response = StreamingHttpResponse(_written(pieces, opened), content_type=content_type)
+    response = StreamingHttpResponse(_written(pieces, paced), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def _written(pieces: Iterator[bytes], opened: ResultStream) -> Iterator[bytes]:
+def _written(pieces: Iterator[bytes], paced: _Paced) -> Iterator[bytes]:
     try:
         yield from pieces
     except PreviewError as error:
-        log.warning("result %s broke off while converted: %s", opened.response.url, error)
-        raise ConnectionError(f"the result cannot be read to its end: {error}") from None
+        why = paced.slow or error
+        log.warning("result %s broke off while converted: %s", paced.opened.response.url, why)
+        raise ConnectionError(f"the result cannot be read to its end: {why}") from None
     finally:
-        opened.close()
+        paced.opened.close()
 
 
 @allow("GET")
@@ -295,32 +329,36 @@ LIMIT_READ_SECONDS = 10.0
 @allow("GET")
 def job_result_limit(request: HttpRequest, slug: str, job_id: str, result_id: str) -> HttpResponse:
     """Whether the row limit cut the result short (QUERY_STATUS=OVERFLOW, or exactly MAXREC rows), and a
-    higher MAXREC to ask for. For htmx, the job page's box (always 200: htmx swaps no error answer)."""
+    higher MAXREC to ask for. For htmx, the job page's box (always 200: htmx swaps no error answer);
+    else a page, whose status says whose fault it is when the answer is not known."""
     service = find_service_or_404(slug)
     client = client_for(request, service)
     context = {"service": service, "job_id": job_id, "result_id": result_id}
     try:
         job, result, link = _find_result(client, job_id, result_id)
         if result is None:
-            return _limit_page(request, {**context, "problem": f"the job has no result {result_id}"})
+            return _limit_page(request, {**context, "problem": f"the job has no result {result_id}"}, 404)
         if job.phase != "COMPLETED":
-            return _limit_page(request, {**context, "problem": f"the job is {job.phase}, not COMPLETED"})
+            return _limit_page(request, {**context, "problem": f"the job is {job.phase}, not COMPLETED"}, 409)
         opened = None if link and not link.proxied else client.open_result(job_id, result_id)
     except ServiceError as error:
-        return _limit_page(request, {**context, "problem": error.message})
+        return _limit_page(request, {**context, "problem": error.message.rstrip(".")}, FAILURE_STATUS[error.failure])
     if not isinstance(opened, ResultStream):
-        return _limit_page(request, {**context, "problem": "the result is kept on another host"})
+        return _limit_page(request, {**context, "problem": "the result is kept on another host"}, 409)
     try:
         counted = extent(
             opened.chunks(), opened.content_type, max_bytes=LIMIT_READ_BYTES, max_seconds=LIMIT_READ_SECONDS
         )
     except PreviewError as error:
-        return _limit_page(request, {**context, "problem": str(error)})
+        status = 409 if previewable(opened.content_type) is None else 502  # no table at all, or a broken one
+        return _limit_page(request, {**context, "problem": str(error)}, status)
     finally:
         opened.close()
     default, hard = row_limits(service_facts(service, fetch=True))
     asked = job.parameter("maxrec") or ""
     context.update(_cut(counted, int(asked) if asked.isdigit() else default, hard), extent=counted)
+    # Read only in part: the byte bound came first, or else the deadline (a service that sends slowly).
+    context.update(late=counted.bytes_read < LIMIT_READ_BYTES, seconds=LIMIT_READ_SECONDS)
     return _limit_page(request, context)
 
 
@@ -336,8 +374,8 @@ def _cut(counted: Extent, limit: int | None, hard: int | None) -> dict:
     return {"cut": True, "limit": limit, "hard": hard, "higher": None if own_limit or higher <= at else higher}
 
 
-def _limit_page(request: HttpRequest, context: dict) -> HttpResponse:
+def _limit_page(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
     template = "jobs/_result_limit.html" if request.htmx else "jobs/result_limit.html"
-    response = render(request, template, context)
+    response = render(request, template, context, status=200 if request.htmx else status)
     patch_vary_headers(response, ["HX-Request"])
     return response
