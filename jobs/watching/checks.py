@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, connections, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -114,8 +114,7 @@ def run_due_checks(now: datetime | None = None, limit: int = 200) -> int:
             # The eager checks each wait on a UWS WAIT: each gets a thread of its own, so that open pages
             # do not queue, and the other checks keep theirs.
             threads += min(EAGER_AT_ONCE, sum(eagerly for _, eagerly in claimed))
-            with ThreadPoolExecutor(threads) as pool:
-                list(pool.map(lambda item: _check_in_thread(*item, tick), claimed))
+            _in_threads(claimed, threads, tick)
     finally:
         tick.write_unchanged()
     return len(claimed)
@@ -163,6 +162,39 @@ def _forget_unwanted(now: datetime) -> None:
         Q(notify=True) | Q(keep=True)
     )
     Watch.objects.filter(eager_until__lt=now - timedelta(minutes=1)).exclude(Exists(wanted)).delete()
+
+
+def _in_threads(claimed: list[tuple[Watch, bool]], threads: int, tick: Tick) -> None:
+    """The checks on `threads` threads; each closes its database connection when it runs out of checks.
+
+    Connections live for a minute (CONN_MAX_AGE), which close_old_connections honours: a pool's
+    thread that ended with its connection open left it to the garbage collector, and PostgreSQL
+    kept an idle session for each until then. The first failure of a check is raised here, as
+    from the checks on this thread.
+    """
+    waiting = deque(claimed)
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while True:
+                try:
+                    watch, eagerly = waiting.popleft()
+                except IndexError:
+                    return
+                _check_in_thread(watch, eagerly, tick)
+        except BaseException as error:  # handed to the tick's own thread, raised there
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=work, daemon=True) for _ in range(min(threads, len(claimed)))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if failures:
+        raise failures[0]
 
 
 def _check_in_thread(watch: Watch, eagerly: bool, tick: Tick) -> None:

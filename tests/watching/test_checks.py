@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from jobs.models import RememberedJob
@@ -63,7 +63,10 @@ def test_two_workers_checking_at_once_make_one_flip(fake):
 
     def worker() -> None:
         barrier.wait()
-        checks.check(Watch.objects.get(pk=watch.pk))
+        try:
+            checks.check(Watch.objects.get(pk=watch.pk))
+        finally:
+            connections.close_all()  # this thread's own connection
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for thread in threads:
