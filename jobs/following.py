@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import secrets
+from itertools import takewhile
 
 from django.contrib import messages
 from django.db import transaction
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from .decorators import allow
 from .forms import AttachForm, ImportForm
-from .models import RESULT_IDS_LENGTH, BrowserLink, RememberedJob
+from .models import BrowserLink, RememberedJob, result_ids_of
 from .remembered import my_jobs_page
 from .uws.times import parse_time, utc_iso
 
@@ -149,19 +150,6 @@ def attach(request: HttpRequest) -> HttpResponse:
     return redirect("my_jobs")
 
 
-def _result_ids(text: str) -> str:
-    """The valid result ids of an imported row, whole, as many as the list keeps."""
-    from .uws.model import ID_RE
-
-    kept = ""
-    for part in text.split():
-        joined = f"{kept} {part}" if kept else part
-        if not ID_RE.fullmatch(part) or len(joined) > RESULT_IDS_LENGTH:
-            break
-        kept = joined
-    return kept
-
-
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -200,7 +188,7 @@ def read_import(data: bytes) -> list[dict]:
                 "run_id": str(row.get("run_id") or "")[:64],
                 "creation_time": str(row.get("creation_time") or ""),
                 "destruction": str(row.get("destruction") or ""),
-                "results": _result_ids(str(row.get("results") or "")),
+                "results": result_ids_of(takewhile(ID_RE.fullmatch, str(row.get("results") or "").split())),
                 "query_start": " ".join(str(row.get("query_start") or "").split())[:200],
                 "note": str(row.get("note") or "")[:2000],
             }

@@ -1,6 +1,7 @@
 """What the portal keeps: the jobs each browser has created or opened."""
 
 import logging
+from collections.abc import Iterable
 
 from django.db import DatabaseError, connection, models
 
@@ -16,11 +17,11 @@ def query_start_of(query: str | None) -> str:
     return " ".join((query or "").split())[:QUERY_START_LENGTH]
 
 
-def result_ids_of(job: Job) -> str:
-    """The ids of a job's results as My jobs links them: whole ids (they hold no spaces), as many as fit."""
+def result_ids_of(ids: Iterable[str]) -> str:
+    """Result ids as My jobs keeps them: whole ids (they hold no spaces), space-separated, as many as fit."""
     kept = ""
-    for result in job.results:
-        joined = f"{kept} {result.id}" if kept else result.id
+    for result_id in ids:
+        joined = f"{kept} {result_id}" if kept else result_id
         if len(joined) > RESULT_IDS_LENGTH:
             break
         kept = joined
@@ -87,7 +88,7 @@ class RememberedJob(models.Model):
             "query_start": query_start_of(job.query),
             "run_id": (job.run_id or "")[:64],
             "destruction": job.destruction,
-            "results": result_ids_of(job),
+            "results": result_ids_of(result.id for result in job.results),
         }
         try:
             if cls._unchanged(browser, service, job_id, values):

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
+
+import pytest
+import requests
 
 DALI_ERROR = (
     '<VOTABLE xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE type="results">'
@@ -12,6 +16,24 @@ DALI_ERROR = (
 RESULT = '<uws:result id="result" xlink:href="{}"/>'
 # A Location the portal never follows after a change.
 SEE_JOB = {"Location": "http://127.0.0.1/ignored"}
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+VOLLT_TAP = "http://127.0.0.1:8097/tap"  # ../shared/tools/vollt-up.sh, which make test runs
+# The marks of a test module against VOLLT: skipped, saying so, without ../shared.
+VOLLT_MARKS = [
+    pytest.mark.vollt,
+    pytest.mark.skipif(not (SHARED / "tools" / "vollt-up.sh").exists(), reason=f"no VOLLT: {SHARED} is absent"),
+]
+
+
+def require_vollt() -> None:
+    """Fail, saying how to start it, when VOLLT does not answer (../shared is there: it should)."""
+    try:
+        answer = requests.get(f"{VOLLT_TAP}/availability", timeout=5)
+    except requests.RequestException as exc:
+        pytest.fail(f"VOLLT does not answer at {VOLLT_TAP} ({exc}); start it with `bash ../shared/tools/vollt-up.sh`")
+    assert answer.status_code == 200
 
 
 def text(response) -> str:

@@ -15,7 +15,6 @@ import re
 import time
 import warnings
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -23,27 +22,20 @@ from astropy.io import votable
 
 from jobs.services import configured_services
 from jobs.uws.errors import Failure, ServiceError
-from tests.helpers import listed, messages_of, text, wait_for
+from tests.helpers import VOLLT_MARKS, VOLLT_TAP, listed, messages_of, require_vollt, text, wait_for
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-TAP = "http://127.0.0.1:8097/tap"
 FAST_QUERY = "SELECT TOP 5 id, name, ra, dec, mag FROM demo.stars ORDER BY id"
 SLOW_QUERY = "SELECT * FROM demo.slow"
 
 pytestmark = [
-    pytest.mark.vollt,
+    *VOLLT_MARKS,
     pytest.mark.django_db,
-    pytest.mark.skipif(not (SHARED / "tools" / "vollt-up.sh").exists(), reason=f"no VOLLT: {SHARED} is absent"),
 ]
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _vollt_is_up():
-    try:
-        answer = requests.get(f"{TAP}/availability", timeout=5)
-    except requests.RequestException as exc:
-        pytest.fail(f"VOLLT does not answer at {TAP} ({exc}); start it with `bash ../shared/tools/vollt-up.sh`")
-    assert answer.status_code == 200
+    require_vollt()
 
 
 @pytest.fixture
@@ -105,7 +97,7 @@ def test_a_run_job_completes_and_its_binary_votable_is_previewed_and_downloaded_
     response = client.get(f"/vollt/async/{job_id}/results/result")
     assert response["Content-Type"].startswith("application/x-votable+xml")
     body = b"".join(response.streaming_content)
-    assert body == requests.get(f"{TAP}/async/{job_id}/results/result", timeout=10).content
+    assert body == requests.get(f"{VOLLT_TAP}/async/{job_id}/results/result", timeout=10).content
     assert b"<BINARY" in body or b"<BINARY2" in body  # VOLLT's default serialization
 
     preview = client.get(f"/vollt/async/{job_id}/results/result/preview")
@@ -220,7 +212,7 @@ def test_a_binary_votable_result_converts_to_csv_with_astropys_rows(client, uws)
     response = client.get(f"/vollt/async/{job_id}/results/result/csv")
     assert response.status_code == 200
     records = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    body = requests.get(f"{TAP}/async/{job_id}/results/result", timeout=10).content
+    body = requests.get(f"{VOLLT_TAP}/async/{job_id}/results/result", timeout=10).content
     assert b"<BINARY" in body  # VOLLT's default serialization
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.core.cache import cache
 
-from tests.helpers import text
+from tests.helpers import VOLLT_MARKS, text
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 pytestmark = [
-    pytest.mark.vollt,
+    *VOLLT_MARKS,
     pytest.mark.django_db,
-    pytest.mark.skipif(not (SHARED / "tools" / "vollt-up.sh").exists(), reason=f"no VOLLT: {SHARED} is absent"),
 ]
 
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import requests
 from django.utils import timezone
 
 from jobs.models import RememberedJob
@@ -21,26 +19,18 @@ from jobs.services import configured_services
 from jobs.uws import changes
 from jobs.watching import checks, mail
 from jobs.watching.models import Flip, Watch
-from tests.helpers import messages_of, wait_for
+from tests.helpers import VOLLT_MARKS, messages_of, require_vollt, wait_for
 from tests.watching.test_mail import confirmed, link_in
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-TAP = "http://127.0.0.1:8097/tap"
-
 pytestmark = [
-    pytest.mark.vollt,
+    *VOLLT_MARKS,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not (SHARED / "tools" / "vollt-up.sh").exists(), reason=f"no VOLLT: {SHARED} is absent"),
 ]
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _vollt_is_up():
-    try:
-        answer = requests.get(f"{TAP}/availability", timeout=5)
-    except requests.RequestException as exc:
-        pytest.fail(f"VOLLT does not answer at {TAP} ({exc}); start it with `bash ../shared/tools/vollt-up.sh`")
-    assert answer.status_code == 200
+    require_vollt()
 
 
 @pytest.fixture
