@@ -23,7 +23,7 @@ serve:
 	@test -n "$$PORTAL_SECRET_KEY" || { echo "make serve: set PORTAL_SECRET_KEY to this deployment's own secret key" \
 		"(never the .secret_key of make run; e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))')" >&2; exit 1; }
 	bash scripts/python-env.sh $(VENV) requirements.txt
-	export PORTAL_PRODUCTION=1 && \
+	export PORTAL_PRODUCTION=1 PORTAL_LIVE_BIND="$${PORTAL_LIVE_BIND:-127.0.0.1:8001}" && \
 		$(BIN)/python manage.py migrate --noinput -v0 && \
 		$(BIN)/python manage.py collectstatic --noinput -v0 && \
 		exec bash scripts/serve.sh $(VENV)

@@ -1,3 +1,6 @@
+import time
+
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.template.backends.utils import csrf_input
@@ -31,3 +34,12 @@ def banners(request: HttpRequest) -> dict:
     if not browser:
         return {"banners": []}
     return {"banners": SimpleLazyObject(lambda: banners_of(browser) if has_banners(browser) else [])}
+
+
+def live(request: HttpRequest) -> dict:
+    """Where an open page is told of changes (jobs/watching/stream.py), if the live server runs, and since when."""
+    if not settings.PORTAL_LIVE_STREAM:
+        return {"live_stream": ""}
+    from .watching.stream import PATH
+
+    return {"live_stream": PATH, "live_since": f"{time.time():.6f}"}

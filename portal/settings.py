@@ -80,6 +80,10 @@ INSTALLED_APPS = [
 # by `manage.py db_worker` (started by make run and make serve). docs/watching.md says why.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 PORTAL_WATCH_THREADS = int(os.environ.get("PORTAL_WATCH_THREADS") or 8)
+# Open pages are told of changes by the live server (portal/live.py) where it runs, at PORTAL_LIVE_BIND
+# (scripts/serve.sh starts it; make serve sets it) behind the same proxy, which sends /live/ to it.
+# Unset (make run): open pages ask every 1.5 s instead.
+PORTAL_LIVE_STREAM = bool(os.environ.get("PORTAL_LIVE_BIND"))
 
 # E-mail notices: off unless PORTAL_EMAIL_URL names an SMTP server.
 _email = env_email_url("PORTAL_EMAIL_URL")
@@ -119,6 +123,7 @@ TEMPLATES = [
                 "jobs.context_processors.services",
                 "jobs.context_processors.csrf",
                 "jobs.context_processors.banners",
+                "jobs.context_processors.live",
             ],
         },
     },

@@ -18,6 +18,23 @@ RESULT = '<uws:result id="result" xlink:href="{}"/>'
 SEE_JOB = {"Location": "http://127.0.0.1/ignored"}
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    # Chromium will not start as root with its sandbox (`make test` runs as root). Playwright
+    # passes this too unless chromium_sandbox=True; said here so the reason is on record.
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # No calls home at start-up (updates, sync, field trials): the machine has no network.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",  # a container's /dev/shm may be tiny
+    # Debian's Chromium looks names up at start; only loopback may resolve.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+]
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 VOLLT_TAP = "http://127.0.0.1:8097/tap"  # ../shared/tools/vollt-up.sh, which make test runs
 # The marks of a test module against VOLLT: skipped, saying so, without ../shared.

@@ -26,11 +26,13 @@ import pytest
 import requests
 
 from tests.fakeuws import FakeUWS, job_xml
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 from tests.watching.conftest import Inbox
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ROOT / ".venv" / "bin" / "python"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+UVICORN = ROOT / ".venv" / "bin" / "uvicorn"
 POSTGRES = "postgres://portal_test:portal_test@127.0.0.1:5432/{}"
 DATABASE = "portal_cluster"
 
@@ -77,8 +79,9 @@ def _database() -> None:
         pytest.fail(f"PostgreSQL on 127.0.0.1:5432 (scripts/dachs.sh, scripts/test-postgres.sh): {error}")
 
 
-def _nginx_conf(folder: Path, port: int, upstreams: list[int]) -> Path:
+def _nginx_conf(folder: Path, port: int, upstreams: list[int], live: list[int]) -> Path:
     servers = "".join(f"    server 127.0.0.1:{upstream};\n" for upstream in upstreams)
+    live_servers = "".join(f"    server 127.0.0.1:{upstream};\n" for upstream in live)
     conf = folder / "nginx.conf"
     conf.write_text(
         f"""worker_processes 1;
@@ -91,11 +94,21 @@ http {{
   uwsgi_temp_path {folder}/uwsgi; scgi_temp_path {folder}/scgi;
   upstream portal {{
 {servers}  }}
+  upstream live {{
+{live_servers}  }}
   server {{
     listen 127.0.0.1:{port};
+    location /live/ {{
+      proxy_pass http://live;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_read_timeout 1h;
+      add_header X-Instance $upstream_addr always;
+    }}
     location / {{
       proxy_pass http://portal;
-      proxy_set_header Host $host;
+      proxy_set_header Host $http_host;  # with its port: a browser's Origin names it (CSRF)
       proxy_set_header X-Forwarded-Proto http;
       proxy_read_timeout 120s;
       add_header X-Instance $upstream_addr always;
@@ -122,7 +135,7 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
     smtp.start()
     services = folder / "services.toml"
     services.write_text(f'[services.fake]\ntitle = "Fake service"\nurl = "{fake.url}/tap"\n')
-    front, ports = free_port(), [free_port(), free_port()]
+    front, ports, live = free_port(), [free_port(), free_port()], [free_port(), free_port()]
     env = {
         **os.environ,
         "DATABASE_URL": POSTGRES.format(DATABASE),
@@ -144,12 +157,24 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
     started = Cluster(url=f"http://127.0.0.1:{front}", fake=fake, inbox=inbox)
     proxy = None
     try:
-        for port in ports:
+        for port, live_port in zip(ports, live, strict=True):
+            instance = {**env, "PORTAL_BIND": f"127.0.0.1:{port}", "PORTAL_LIVE_BIND": f"127.0.0.1:{live_port}"}
             started.instances.append(
                 subprocess.Popen(
                     [GUNICORN, "-c", "portal/gunicorn.conf.py", "portal.wsgi"],
                     cwd=ROOT,
-                    env={**env, "PORTAL_BIND": f"127.0.0.1:{port}"},
+                    env=instance,
+                    stdout=log,
+                    stderr=log,
+                )
+            )
+            # The live server beside it, as scripts/serve.sh starts it.
+            started.instances.append(
+                subprocess.Popen(
+                    [UVICORN, "portal.live:application", "--host", "127.0.0.1", "--port", str(live_port)]
+                    + ["--http", "h11", "--loop", "asyncio", "--no-access-log", "--timeout-graceful-shutdown", "3"],
+                    cwd=ROOT,
+                    env=instance,
                     stdout=log,
                     stderr=log,
                 )
@@ -159,9 +184,9 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
                 subprocess.Popen([PYTHON, "manage.py", "watch"], cwd=ROOT, env=env, stdout=log, stderr=log)
             )
         proxy = subprocess.Popen(
-            [nginx, "-c", str(_nginx_conf(folder, front, ports)), "-g", "daemon off;"], stdout=log, stderr=log
+            [nginx, "-c", str(_nginx_conf(folder, front, ports, live)), "-g", "daemon off;"], stdout=log, stderr=log
         )
-        for port in (*ports, front):
+        for port in (*ports, *live, front):
             wait_for_port(port)
         yield started
     finally:
@@ -253,7 +278,7 @@ def test_ten_open_pages_on_one_job_cost_the_service_what_one_does_and_see_its_en
     cluster.fake.reply("GET", "/tap/async/live1", body=job_xml(job_id="live1", phase="EXECUTING"))
     for browser in browsers:
         page = browser.get(f"{cluster.url}/fake/async/live1", timeout=10).text
-        assert 'hx-trigger="every 1.5s"' in page  # read from the worker's record
+        assert 'hx-trigger="every 1.5s, portal:changed"' in page  # read from the worker's record
     asked_before = len([r for r in cluster.fake.requests if r.path == "/tap/async/live1"])
     started = time.monotonic()
     for _ in range(5):  # ten pages asking every 2 s, for 10 s
@@ -281,3 +306,35 @@ def test_ten_open_pages_on_one_job_cost_the_service_what_one_does_and_see_its_en
     assert answer.status_code == 200 and "COMPLETED" in answer.text
     # The fake ignores WAIT, so the worker asks it every 10 s: the end shows within that, plus a poll.
     assert time.monotonic() - changed_at < 10 + 2 + 1
+
+
+@pytest.mark.browser
+def test_an_open_page_is_told_of_its_jobs_end_by_the_live_server_and_asks_nothing_meanwhile(cluster):
+    """In Chromium behind nginx: the page's stream opens, htmx's polls are left unasked, one GET follows the end."""
+    from playwright.sync_api import sync_playwright
+
+    cluster.fake.reply("GET", "/tap/async/push1", body=job_xml(job_id="push1", phase="EXECUTING"))
+    asked: list[str] = []
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = chromium.new_page()
+            page.on("request", lambda request: asked.append(request.url))
+            page.goto(f"{cluster.url}/fake/async/push1")
+            page.get_by_role("button", name="Tell me when it ends").click()  # a banner when it ends
+            page.get_by_text("The portal will tell you when job").wait_for(timeout=10_000)
+            page.wait_for_function("live.open", timeout=10_000)
+            time.sleep(4)  # a polling page would have asked twice by now
+            assert [url for url in asked if "watch=" in url] == []
+            cluster.fake.reply("GET", "/tap/async/push1", body=job_xml(job_id="push1", phase="COMPLETED"))
+            # The fake ignores WAIT: the worker's eager check asks it every 10 s.
+            page.locator("#job-live .phase", has_text="COMPLETED").wait_for(timeout=20_000)
+            assert [url for url in asked if "watch=" in url] == [f"{cluster.url}/fake/async/push1?watch=EXECUTING"]
+            streams = [url for url in asked if "/live/events?" in url]
+            assert "job=fake%2Fpush1" in streams[0] and "phase=EXECUTING" in streams[0]
+            # Its banner comes the same way: the banners are asked for once, when the stream says so.
+            page.locator("#banners", has_text="push1").wait_for(timeout=10_000)
+            assert len([url for url in asked if "/mine/notices" in url]) == 1
+            assert "job=" not in streams[-1]  # the final page follows the banners alone
+        finally:
+            chromium.close()

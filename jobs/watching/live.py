@@ -65,6 +65,13 @@ def follow(service, job_id: str, job: Job | None = None) -> tuple[str, bool]:
         found = (watch.phase, watch.gone, False)
     phase, gone, eager = found
     if not eager:
-        Watch.objects.filter(service=service.slug, job_id=job_id).update(eager_until=now + EAGER_FOR)
-        schedule()
+        keep_eager(Watch.objects.filter(service=service.slug, job_id=job_id))
     return phase, bool(gone)
+
+
+def keep_eager(watches) -> None:
+    """Watch these jobs (a queryset, or primary keys) eagerly for EAGER_FOR more: their pages are open."""
+    if not hasattr(watches, "update"):
+        watches = Watch.objects.filter(pk__in=watches)
+    watches.update(eager_until=timezone.now() + EAGER_FOR)
+    schedule()

@@ -39,7 +39,7 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // Desktop notices. The permission is asked for only on a click of the switch on My jobs; once given,
-// each banner that arrives (the portal's own record of the jobs, asked for every 15 s) is shown once.
+// each banner that arrives (the portal's own record of the jobs, asked for every 15 s or when told) is shown once.
 const shownNotices = new Set(JSON.parse(sessionStorage.getItem("portal-notices") || "[]"));
 
 function showDesktopNotices(root) {
@@ -61,6 +61,53 @@ document.addEventListener("click", (event) => {
   if (!button || !("Notification" in window) || Notification.permission === "granted") return;
   event.preventDefault();
   Notification.requestPermission().then(() => button.form.submit());
+});
+
+// Told of changes. Where the live server runs (the body says where: data-live), an open page holds one
+// stream of events (jobs/watching/stream.py): `job` when its job's phase is no longer the one shown, `banners`
+// when the browser has a new banner. Only then does the page ask for the new part. Until the stream is open,
+// and whenever it breaks (it connects again by itself), htmx asks every few seconds as the markup says.
+const live = {source: null, url: "", open: false};
+
+function followLive() {
+  const base = document.body.dataset.live;
+  if (!base || !("EventSource" in window)) return;
+  const job = document.querySelector("#job-live[data-live-job]");
+  const query = new URLSearchParams({since: document.body.dataset.liveSince});
+  if (job) {
+    query.set("job", job.dataset.liveJob);
+    query.set("phase", job.dataset.livePhase);
+  }
+  const url = `${base}?${query}`;
+  if (live.source && live.url === url) return;
+  if (live.source) live.source.close();
+  const source = new EventSource(url);
+  Object.assign(live, {source, url, open: false});
+  source.onopen = () => { live.open = true; };
+  source.onerror = () => { live.open = false; };
+  source.addEventListener("job", () => {
+    const part = document.querySelector("#job-live[data-live-job]");
+    if (part) htmx.trigger(part, "portal:changed");
+  });
+  source.addEventListener("banners", (event) => {
+    document.body.dataset.liveSince = event.lastEventId;  // the next stream of this page starts from there
+    const banners = document.getElementById("banners");
+    if (banners) htmx.trigger(banners, "portal:banners");
+  });
+}
+
+document.addEventListener("DOMContentLoaded", followLive);
+document.addEventListener("htmx:load", followLive);  // a new live part shows another phase, or none
+window.addEventListener("pagehide", () => { if (live.source) live.source.close(); live.source = null; live.url = ""; });
+window.addEventListener("pageshow", followLive);
+
+// While the stream is open the page's periodic questions are left unasked: it is told when to ask.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (!live.open) return;
+  const part = event.detail.elt;
+  if (part.id !== "banners" && !(part.id === "job-live" && part.dataset.liveJob)) return;
+  const cause = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+  if (!cause || !cause.type.startsWith("portal:")) event.preventDefault();
 });
 
 // A private link carries its code after #, which the browser never sends: the attach page puts it

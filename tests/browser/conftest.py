@@ -23,28 +23,13 @@ from jobs.services import configured_services
 from jobs.uws import changes
 from jobs.uws.client import UWSClient
 from jobs.uws.errors import ServiceError
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 
 # Playwright's sync API runs an event loop in the test's thread, and Django refuses
 # database calls from a thread with a running loop (SynchronousOnlyOperation): the
 # flush after each transactional test would fail without this.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    # Chromium will not start as root with its sandbox (`make test` runs as root). Playwright
-    # passes this too unless chromium_sandbox=True; said here so the reason is on record.
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # No calls home at start-up (updates, sync, field trials): the machine has no network.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",  # a container's /dev/shm may be tiny
-    # Debian's Chromium looks names up at start; only loopback may resolve.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 TIMEOUT_MS = 10_000  # for each locator action and navigation; Playwright's default is 30 s
 _FAILED = pytest.StashKey[bool]()
