@@ -32,8 +32,9 @@ loadtest:
 	bash scripts/python-env.sh $(VENV) requirements.txt
 	$(BIN)/python -m bench.loadtest
 
-# py-spy (for --profile) comes with the test requirements; wrk from Debian (bench/wrk.sh).
-bench: test-python dachs
+# py-spy (for --profile) comes with the test requirements; wrk from Debian (bench/wrk.sh); nginx in front of
+# the open pages of section 8 (scripts/test-tools.sh).
+bench: test-python dachs test-tools
 	bash bench/wrk.sh
 	$(BIN)/python -m bench.benchmarks
 

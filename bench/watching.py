@@ -33,7 +33,9 @@ import multiprocessing
 import random
 import re
 import secrets
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -43,7 +45,7 @@ from pathlib import Path
 import requests
 
 from bench.benchmarks import Portal, Report, _ms, _rounds, _timed, at_least, at_most
-from bench.client import cpu_seconds, median, percentile
+from bench.client import Browser, children, cpu_seconds, median, percentile
 from bench.loadtest import HOST, PYTHON, ROOT, _free_port
 
 BROWSER_COOKIE = "portal_browser"  # jobs/middleware.py
@@ -52,10 +54,14 @@ HTMX = {"HX-Request": "true"}
 _BANNER = re.compile(r">(run-[0-9]+-[0-9]+-[A-Za-z0-9_]+)</a> is now <strong>([A-Z]+)</strong>")
 _PHASE = re.compile(r'<span class="phase">([A-Z]+)</span>')
 FINAL = ("COMPLETED", "ERROR", "ABORTED")
-# How often an open page asks for its live part, as the page tells htmx (templates/jobs/_job_live.html).
-_POLL = re.compile(rb'<div id="job-live"[^>]* hx-trigger="every ([0-9.]+)s"')
-_BANNERS_URL = re.compile(rb'<div id="banners" hx-get="([^"]+)"')  # templates/watching/_banners.html
-BANNER_SECONDS = 15  # every page's banner check (templates/watching/_banners.html)
+# Where an open page's stream is and what it follows, as the page tells static/js/portal.js (templates/base.html,
+# templates/jobs/_job_live.html), and where it asks for its banners (templates/watching/_banners.html).
+_LIVE = re.compile(rb'<body data-live="([^"]+)" data-live-since="([^"]+)"')
+_LIVE_JOB = re.compile(rb'data-live-job="([^"]+)" data-live-phase="([^"]+)"')
+_BANNERS_URL = re.compile(rb'<div id="banners" hx-get="([^"]+)"')
+UVICORN = ROOT / ".venv" / "bin" / "uvicorn"
+# The live server's options, as scripts/serve.sh gives them.
+LIVE_OPTIONS = ["--http", "h11", "--loop", "asyncio", "--no-access-log", "--timeout-graceful-shutdown", "3"]
 
 
 def _services(upstream_port: int) -> str:
@@ -83,13 +89,14 @@ def rate_per_minute(times: list[float], since: float, until: float) -> float | N
 
 
 class Worker:
-    """`manage.py watch` with a portal's environment, as scripts/serve.sh starts it."""
+    """`manage.py watch` with a portal's environment, as scripts/serve.sh starts it (or, given `command`, another
+    process it starts beside gunicorn)."""
 
-    def __init__(self, portal: Portal, workdir: Path, name: str) -> None:
-        self.log = workdir / f"{name}-worker.log"
+    def __init__(self, portal: Portal, workdir: Path, name: str, command: list[str] | None = None) -> None:
+        self.log = workdir / f"{name}.log"
         with self.log.open("wb") as output:
             self.process = subprocess.Popen(
-                [str(PYTHON), "manage.py", "watch"],
+                command or [str(PYTHON), "manage.py", "watch"],
                 cwd=ROOT,
                 env=portal.env,
                 stdout=output,
@@ -219,7 +226,7 @@ def unattended(report: Report, workdir: Path, upstream_port: int, *, long_jobs: 
         jobs = [[job_id, "EXECUTING", rng.uniform(0, 30)] for job_id in runs]
         jobs += [[job_id, "EXECUTING", rng.uniform(0, 30)] for job_id in ends]
         seed(portal, {"browser": key, "address": ADDRESS, "jobs": jobs})
-        worker = Worker(portal, workdir, "unattended")
+        worker = Worker(portal, workdir, "unattended-worker")
         browser = portal.browser()
         browser.cookies[BROWSER_COOKIE] = key
         banners: dict[str, float] = {}
@@ -322,7 +329,7 @@ def worker_cpu(report: Report, workdir: Path, upstream_port: int, *, jobs: int =
             for n in range(jobs)
         ]
         seed(portal, {"browser": _browser_key(), "jobs": rows})
-        worker = Worker(portal, workdir, "worker")
+        worker = Worker(portal, workdir, "worker-worker")
         time.sleep(5)  # it starts, imports, takes its first tick
         start_cpu, start = worker.cpu(), time.time()
         time.sleep(seconds)
@@ -494,49 +501,94 @@ class _Connection:
             self.writer = self.reader = None
 
 
+class _Stream:
+    """A page's stream of events (jobs/watching/stream.py), read as EventSource reads it.
+
+    Asked over HTTP/1.0, so that nginx sends the events as they come without chunking them."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int, path: str, cookies: dict[str, str]) -> _Stream:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
+        writer.write(f"GET {path} HTTP/1.0\r\nHost: {HOST}\r\nCookie: {cookie}\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        if status != 200:
+            writer.close()
+            raise ConnectionError(f"stream {status}")
+        return cls(reader, writer)
+
+    async def next(self) -> tuple[str, str]:
+        """The next event's name and id (comments, retry and keep-alives skipped)."""
+        fields: dict[str, str] = {}
+        while True:
+            line = (await self.reader.readline()).decode()
+            if not line:
+                raise ConnectionError("stream ended")
+            line = line.rstrip("\n")
+            if line:
+                name, _, value = line.partition(": ")
+                fields[name] = value
+            elif "event" in fields:
+                return fields["event"], fields.get("id", "")
+            else:
+                fields = {}
+
+    def close(self) -> None:
+        self.writer.close()
+
+
 async def _open_page(port: int, job_id: str, open_at: float, stop_at: float, tally: dict) -> None:
-    """One open job page as the browser's htmx keeps it: the live part every 2 s, the banners every 15 s."""
+    """One open job page as static/js/portal.js keeps it: its stream open, and the live part (or the banners)
+    asked for when the stream tells of a change; a new stream for the new phase."""
     connection = _Connection(port)
+    stream = None
     await asyncio.sleep(max(0.0, open_at - time.time()))
     try:
         status, body = await connection.get(f"/fast/async/{job_id}")
-        every = _POLL.search(body) if status == 200 else None
-        if every is None:
-            tally["errors"].append(f"page {status}: not read from the worker's record")
+        live, job = (_LIVE.search(body), _LIVE_JOB.search(body)) if status == 200 else (None, None)
+        if live is None or job is None:
+            tally["errors"].append(f"page {status}: no stream to follow")
             return
-        poll_seconds = tally["poll seconds"] = float(every[1])  # as the page tells htmx
         banners = _BANNERS_URL.search(body)[1].decode().replace("&amp;", "&")
-        shown = _PHASE.search(body.decode())[1]
-        next_poll = time.time() + poll_seconds
-        next_banners = time.time() + random.uniform(0, BANNER_SECONDS)
-        while time.time() < stop_at:
-            await asyncio.sleep(max(0.0, min(next_poll, next_banners) - time.time()))
-            now = time.time()
-            if now >= next_banners:
-                status, body = await connection.get(banners, HTMX)
-                tally["banner checks"] += 1
-                if status == 200:
-                    banners = _BANNERS_URL.search(body)[1].decode().replace("&amp;", "&")  # as swapped in
-                elif status != 204:
-                    tally["errors"].append(f"banners {status}")
-                next_banners += BANNER_SECONDS
-                continue
-            sent = time.time()
-            status, body = await connection.get(f"/fast/async/{job_id}?watch={shown}", HTMX)
-            answered = time.time()
-            tally["polls"].append(answered - sent)
-            if status == 200:
+        followed, shown, since = job[1].decode(), job[2].decode(), live[2].decode()
+        while True:
+            query = f"job={followed.replace('/', '%2F')}&phase={shown}&since={since}"
+            stream = await _Stream.open(port, f"{live[1].decode()}?{query}", connection.cookies)
+            tally["streams"] += 1
+            while True:
+                kind, ident = await asyncio.wait_for(stream.next(), timeout=max(0.1, stop_at - time.time()))
+                if kind == "banners":
+                    since = ident
+                    status, body = await connection.get(banners, HTMX)
+                    tally["banner checks"] += 1
+                    if status == 200:
+                        banners = _BANNERS_URL.search(body)[1].decode().replace("&amp;", "&")  # as swapped in
+                    continue
+                sent = time.time()
+                status, body = await connection.get(f"/fast/async/{job_id}?watch={shown}", HTMX)
+                answered = time.time()
+                tally["questions"].append(answered - sent)
+                if status != 200:
+                    tally["errors"].append(f"watch {status}")
+                    continue
                 shown = _PHASE.search(body.decode())[1]
                 tally["seen"].append((job_id, answered, shown))
-                if shown in FINAL:
-                    break  # the fragment of a final job asks no more
-            elif status != 204:
-                tally["errors"].append(f"watch {status}")
-            while next_poll <= time.time():
-                next_poll += poll_seconds  # a late answer: the next tick of the interval, as setInterval does
+                break
+            stream.close()
+            stream = None
+            if shown in FINAL:
+                return  # the page of a final job follows its banners only: not measured here
+    except TimeoutError:
+        pass  # the end of the run
     except (OSError, asyncio.IncompleteReadError) as error:
-        tally["errors"].append(f"{type(error).__name__}")
+        tally["errors"].append(f"{type(error).__name__}: {error}"[:80])
     finally:
+        if stream is not None:
+            stream.close()
         connection.close()
 
 
@@ -545,16 +597,16 @@ def open_pages(port: int, pages: list[tuple[str, float]], stop_at: float, result
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     async def run() -> dict:
-        tally = {"errors": [], "polls": [], "seen": [], "banner checks": 0, "poll seconds": float("nan")}
+        tally = {"errors": [], "questions": [], "seen": [], "banner checks": 0, "streams": 0}
         await asyncio.gather(*(_open_page(port, job_id, at, stop_at, tally) for job_id, at in pages))
         return tally
 
     results.put(asyncio.run(run()))
 
 
-def _probe(portal: Portal, until: float, pace: float = 0.05) -> list[float]:
+def _probe(port: int, until: float, pace: float = 0.05) -> list[float]:
     """Other pages, one at a time (`pace` s apart): the start page and completed job pages, in turn."""
-    browser = portal.browser()
+    browser = Browser(HOST, port)
     seconds, number = [], 0
     try:
         while time.time() < until:
@@ -570,18 +622,88 @@ def _probe(portal: Portal, until: float, pace: float = 0.05) -> list[float]:
     return seconds
 
 
+class Front:
+    """nginx in front of one instance, as the README's production section lays it out: `/live/` to the live
+    server, everything else to gunicorn."""
+
+    def __init__(self, workdir: Path, portal_port: int, live_port: int) -> None:
+        self.port = _free_port()
+        folder = workdir / "nginx"
+        folder.mkdir(exist_ok=True)
+        kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        temp = " ".join(f"{kind}_temp_path {folder}/{kind};" for kind in kinds)
+        conf = folder / "nginx.conf"
+        conf.write_text(
+            f"""worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  {temp}
+  server {{
+    listen {HOST}:{self.port} backlog=1024;
+    location /live/ {{
+      proxy_pass http://{HOST}:{live_port};
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_read_timeout 1h;
+    }}
+    location / {{
+      proxy_pass http://{HOST}:{portal_port};
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_read_timeout 120s;
+    }}
+  }}
+}}
+"""
+        )
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.process = subprocess.Popen(
+            [nginx, "-c", str(conf), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=(folder / "stderr.log").open("wb"),
+            start_new_session=True,
+        )
+        deadline = time.time() + 10
+        while not _listening(self.port):
+            if time.time() > deadline or self.process.poll() is not None:
+                raise RuntimeError(f"nginx did not start: {(folder / 'error.log').read_text(errors='replace')}")
+            time.sleep(0.05)
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.process.pid) + sum(cpu_seconds(pid) for pid in children(self.process.pid))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((HOST, port)) == 0
+
+
 def open_job_pages(
     report: Report, workdir: Path, upstream_port: int, *, pages: int = 500, jobs: int = 50, window: float = 60
 ) -> None:
     spawn = multiprocessing.get_context("spawn")
     results = spawn.Queue()
-    portal = worker = clients = None
+    portal = worker = live = front = clients = None
+    live_port = _free_port()
     try:
-        portal = Portal(workdir, "open", _services(upstream_port))
-        worker = Worker(portal, workdir, "open")
+        portal = Portal(workdir, "open", _services(upstream_port), {"PORTAL_LIVE_BIND": f"{HOST}:{live_port}"})
+        worker = Worker(portal, workdir, "open-worker")
+        live_server = [str(UVICORN), "portal.live:application", "--host", HOST, "--port", str(live_port)]
+        live = Worker(portal, workdir, "open-live", [*live_server, *LIVE_OPTIONS])
+        front = Front(workdir, portal.port, live_port)
         time.sleep(3)  # the worker's first tick: the pages read its record only once it runs
-        _probe(portal, time.time() + 5)  # warm up
-        alone = _probe(portal, time.time() + 20)
+        _probe(front.port, time.time() + 5)  # warm up
+        alone = _probe(front.port, time.time() + 20)
         opened = time.time() + 2  # the client process starts
         counted = (opened + 15, opened + 15 + window)
         ends = {
@@ -591,24 +713,23 @@ def open_job_pages(
         names = list(ends)
         stop_at = counted[1] + 3 + 10 + 10
         schedule = [(names[n % jobs], opened + 10 * n / pages) for n in range(pages)]
-        clients = spawn.Process(target=open_pages, args=(portal.port, schedule, stop_at, results), daemon=True)
+        clients = spawn.Process(target=open_pages, args=(front.port, schedule, stop_at, results), daemon=True)
         clients.start()
-        cpu_before = (portal.cpu(), worker.cpu(), time.time())
+        processes = (portal, live, front, worker)
+        cpu_before = (*(process.cpu() for process in processes), time.time())
         time.sleep(max(0.0, counted[0] - time.time()))
-        loaded = _probe(portal, counted[1])
-        cpu_after = (portal.cpu(), worker.cpu(), time.time())
+        loaded = _probe(front.port, counted[1])
+        cpu_after = (*(process.cpu() for process in processes), time.time())
         tally = results.get(timeout=stop_at - time.time() + 60)
         times = asked(upstream_port)
     finally:
         if clients is not None and clients.is_alive():
             clients.terminate()
             clients.join(5)
-        if worker is not None:
-            worker.stop()
-        if portal is not None:
-            portal.stop()
-    rates = [rate_per_minute(times.get(job_id, []), *counted) for job_id in names]
-    rates = [rate for rate in rates if rate is not None]
+        for process in (front, live, worker, portal):
+            if process is not None:
+                process.stop()
+    rates = [rate for rate in (rate_per_minute(times.get(job_id, []), *counted) for job_id in names) if rate]
     counts = [sum(1 for when in times.get(job_id, []) if counted[0] <= when <= counted[1]) for job_id in names]
     per_minute = sum(counts) / len(names) / ((counted[1] - counted[0]) / 60)
     delays = []  # for each page: from its job's end to the page showing COMPLETED
@@ -618,13 +739,11 @@ def open_job_pages(
     told = len(delays)
     worst = max(delays, default=float("inf"))
     p99_alone, p99_loaded = percentile(alone, 0.99), percentile(loaded, 0.99)
-    span = cpu_after[2] - cpu_before[2]
-    portal_share, worker_share = (
-        (cpu_after[0] - cpu_before[0]) / span,
-        (cpu_after[1] - cpu_before[1]) / span,
-    )
+    span = cpu_after[-1] - cpu_before[-1]
+    shares = [(after - before) / span * 100 for before, after in zip(cpu_before[:-1], cpu_after[:-1], strict=True)]
     errors = tally["errors"]
     note = f"; {len(errors)} errors ({', '.join(sorted(set(errors))[:3])})" if errors else ""
+    questions = tally["questions"]
     report.add(
         at_most(
             8,
@@ -655,28 +774,29 @@ def open_job_pages(
         section=[
             f"### 8. Keeping watch: {pages} open pages on {jobs} executing jobs",
             "",
-            f"One instance as `make serve` runs it: gunicorn (portal/gunicorn.conf.py) and one worker. {pages} "
+            f"One instance as `make serve` runs it behind nginx, laid out as the README's production section says: "
+            f"gunicorn (portal/gunicorn.conf.py), the live server (uvicorn, portal/live.py) and one worker. {pages} "
             f"browsers each open a job page ({pages // jobs} on each of {jobs} executing jobs of the fast service, "
-            f"which honours WAIT), opened over 10 s, then ask as htmx does: the live part every "
-            f"{tally['poll seconds']:g} s "
-            f"(`?watch=<phase>`, `HX-Request`), the banners every {BANNER_SECONDS} s, one event loop in a process "
-            f"of its own. Requests to the service per job are counted by the service over {window:.0f} s, from 15 s "
-            f"after the first page opened; then the jobs end one after the other within 10 s. Meanwhile one "
-            "client asks other pages (the start page and completed jobs' pages, in turn, 50 ms apart), also for "
-            f"20 s before the pages open.",
+            f"which honours WAIT), opened over 10 s, then do as static/js/portal.js does: hold the page's stream "
+            f"of events open and ask for the live part (`?watch=<phase>`, `HX-Request`) or the banners only when "
+            f"it tells them to, one event loop in a process of its own. Requests to the service per job are "
+            f"counted by the service over {window:.0f} s, from 15 s after the first page opened; then the jobs end "
+            f"one after the other within 10 s. Meanwhile one client asks other pages through nginx (the start page "
+            f"and completed jobs' pages, in turn, 50 ms apart), also for 20 s before the pages open.",
             "",
             f"- requests to the service per job: {per_minute:.2f} a minute (mean of counts; from "
             f"{min(counts)} to {max(counts)} requests a job in {window:.0f} s)",
             f"- from a job's end to its pages showing it: median {median(delays) if delays else float('nan'):.2f} s, "
             f"p99 {percentile(delays, 0.99) if delays else float('nan'):.2f} s, worst {worst:.2f} s ({told} of "
             f"{pages} pages)",
-            f"- the live part's answers: median {_ms(median(tally['polls']))} ms, p99 "
-            f"{_ms(percentile(tally['polls'], 0.99))} ms ({len(tally['polls']):,} questions, "
-            f"{tally['banner checks']:,} banner checks, {len(errors)} errors)",
+            f"- what the pages asked: {tally['streams']:,} streams opened, the live part {len(questions):,} times "
+            f"(median {_ms(median(questions)) if questions else '–'} ms, p99 "
+            f"{_ms(percentile(questions, 0.99)) if questions else '–'} ms), the banners {tally['banner checks']:,} "
+            f"times; {len(errors)} errors",
             f"- other pages: median {_ms(median(alone))} → {_ms(median(loaded))} ms, p99 {_ms(p99_alone)} → "
             f"{_ms(p99_loaded)} ms ({len(alone)} and {len(loaded)} requests)",
-            f"- CPU while the pages were open: the portal's workers {portal_share * 100:.0f} % of a core, the "
-            f"watching worker {worker_share * 100:.0f} %",
+            f"- CPU while the pages were open, in % of a core: gunicorn's workers {shares[0]:.0f}, the live server "
+            f"{shares[1]:.0f}, nginx {shares[2]:.0f}, the watching worker {shares[3]:.0f}",
         ],
     )
 
