@@ -60,3 +60,23 @@ url = "http://127.0.0.1:9/tap"
 def client() -> Client:
     """A browser of the portal's pages (Django's test client)."""
     return Client()
+
+
+@pytest.fixture
+def worker_running(monkeypatch):
+    """A worker that finished a tick just now (its record, as the task library keeps it)."""
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from jobs.watching import live
+    from jobs.watching.tasks import tick
+
+    DBTaskResult.objects.create(
+        task_path=tick.module_path,
+        status="SUCCESSFUL",
+        finished_at=timezone.now(),
+        args_kwargs={},
+        backend_name="default",
+        run_after=timezone.now(),
+    )
+    monkeypatch.setitem(live._alive_cache, "checked", 0.0)

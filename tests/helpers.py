@@ -35,6 +35,7 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
 ]
 
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 VOLLT_TAP = "http://127.0.0.1:8097/tap"  # ../shared/tools/vollt-up.sh, which make test runs
 # The marks of a test module against VOLLT: skipped, saying so, without ../shared.

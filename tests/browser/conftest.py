@@ -23,14 +23,13 @@ from jobs.services import configured_services
 from jobs.uws import changes
 from jobs.uws.client import UWSClient
 from jobs.uws.errors import ServiceError
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 
 # Playwright's sync API runs an event loop in the test's thread, and Django refuses
 # database calls from a thread with a running loop (SynchronousOnlyOperation): the
 # flush after each transactional test would fail without this.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 TIMEOUT_MS = 10_000  # for each locator action and navigation; Playwright's default is 30 s
 _FAILED = pytest.StashKey[bool]()
 # axe-core from the npm registry, at the version of package-lock.json (scripts/browser-tools.sh).

@@ -32,3 +32,26 @@ def test_a_slow_job_goes_from_executing_to_completed_without_a_reload(page, uws,
     )
     screenshot(page, "job-completed")
     assert console_errors == []
+
+
+def test_where_the_stream_cannot_be_reached_the_page_asks_every_few_seconds_as_before(
+    page, fake, settings, worker_running, console_errors
+):
+    """A proxy that does not send /live/ to the live server: the page's stream fails, and htmx's questions go on."""
+    from jobs.watching import checks
+    from tests.fakeuws import job_xml
+
+    settings.PORTAL_LIVE_STREAM = True  # the pages say where the stream is; this portal (WSGI alone) has none there
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="EXECUTING"))
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto("/fake/async/abc")
+    expect(page.get_by_role("heading", name=re.compile(r"^Phase: "))).to_have_text("Phase: EXECUTING")
+    page.evaluate("window.stillTheSamePage = true")
+    fake.reply("GET", "/tap/async/abc", body=job_xml(job_id="abc", phase="COMPLETED"))
+    checks.run_due_checks()  # the worker's eager check sees the end
+    expect(page.get_by_role("heading", name=re.compile(r"^Phase: "))).to_have_text("Phase: COMPLETED", timeout=5_000)
+    assert page.evaluate("window.stillTheSamePage === true && live.open === false")
+    assert any("/live/events?" in url for url in asked) and any("watch=EXECUTING" in url for url in asked)
+    # The only error is the stream's own: the portal answered its address with a page, not events.
+    assert [error for error in console_errors if "EventSource" not in error and "/live/events" not in error] == []

@@ -4,30 +4,14 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
-from jobs.watching import checks, live
+from jobs.watching import checks
 from jobs.watching.models import Watch
-from jobs.watching.tasks import tick
 from tests.fakeuws import Reply, job_xml
 from tests.helpers import text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def worker_running(monkeypatch):
-    """A worker that finished a tick just now (its record, as the task library keeps it)."""
-    DBTaskResult.objects.create(
-        task_path=tick.module_path,
-        status="SUCCESSFUL",
-        finished_at=timezone.now(),
-        args_kwargs={},
-        backend_name="default",
-        run_after=timezone.now(),
-    )
-    monkeypatch.setitem(live._alive_cache, "checked", 0.0)
 
 
 def test_without_a_worker_the_page_waits_on_the_service_itself(client, fake):
