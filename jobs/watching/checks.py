@@ -144,16 +144,26 @@ class Tick:
 
 
 def next_due(now: datetime) -> datetime | None:
-    """When the next check falls due that a tick could claim (not claimed, its service not held back)."""
-    held = ServiceBudget.objects.filter(backoff_until__gt=now).values_list("service", flat=True)
-    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    return (
-        Watch.objects.filter(free)
-        .exclude(service__in=list(held))
-        .order_by("next_check_at")
-        .values_list("next_check_at", flat=True)
-        .first()
-    )
+    """When the next check falls due that a tick could claim (not claimed, its service not held back):
+    a job's own next check, or the next eager one of a job whose page is open."""
+    held = list(ServiceBudget.objects.filter(backoff_until__gt=now).values_list("service", flat=True))
+    free = Watch.objects.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)).exclude(service__in=held)
+    due = free.order_by("next_check_at").values_list("next_check_at", flat=True).first()
+    eager = next_eager(now, free)
+    return eager if due is None or (eager is not None and eager < due) else due
+
+
+def next_eager(now: datetime, watches=None) -> datetime | None:
+    """When the next eager check falls due (`now` if one is due already) among `watches` not claimed; None if
+    no page is open. A job whose WAIT the service honoured is asked again at once, one whose service ignored it
+    after EAGER_BACKOFF: a tick is not needed before then."""
+    if watches is None:
+        watches = Watch.objects.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    eager = watches.filter(eager_until__gt=now, gone=False).order_by(F("next_eager_at").asc(nulls_first=True))
+    found = eager.values_list("next_eager_at", flat=True)[:1]
+    if not found:
+        return None
+    return max(now, found[0] or now)
 
 
 def _forget_unwanted(now: datetime) -> None:

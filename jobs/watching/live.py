@@ -20,7 +20,7 @@ from django_tasks_db.models import DBTaskResult
 from ..uws.model import Job
 from . import checks
 from .models import Watch
-from .tasks import schedule, tick
+from .tasks import bring_forward, schedule, tick
 
 # How often an open page asks the portal. A change reaches the page within this, plus the
 # worker's eager check (a WAIT answered at the change) and the answer's way: under 2 s in all
@@ -74,4 +74,5 @@ def keep_eager(watches) -> None:
     if not hasattr(watches, "update"):
         watches = Watch.objects.filter(pk__in=watches)
     watches.update(eager_until=timezone.now() + EAGER_FOR)
-    schedule()
+    schedule(timedelta(0))
+    bring_forward(timezone.now())  # a tick waiting for later: its first eager check is due now

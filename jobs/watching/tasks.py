@@ -18,19 +18,22 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from . import checks, mail
-from .models import Watch
 
 log = logging.getLogger("jobs.watching")
 
 TICK = timedelta(seconds=5)
-EAGER_TICK = timedelta(seconds=0)
 
 
 @task()
 def tick() -> dict[str, int]:
     """Checks and e-mails that are due; the next tick is scheduled before any of it."""
-    eager = Watch.objects.filter(eager_until__gt=timezone.now()).exists()
-    schedule(EAGER_TICK if eager else TICK)  # an open page's job is asked again as soon as its WAIT ends
+    # An open page's job is asked again as soon as its WAIT ends: the next tick at once if such a check is
+    # due, else when the next one falls due (a service that ignores WAIT, or every such job claimed by a
+    # tick that waits on it; that tick brings the next forward when it ends). Asking at once whenever a page
+    # was open had idle workers run a tick every few milliseconds, a write of the task table each.
+    now = timezone.now()
+    eager = checks.next_eager(now)
+    schedule(min(TICK, eager - now) if eager is not None else TICK)
     checked = checks.run_due_checks()
     sent = mail.send_due() if mail.enabled() else 0
     # The next tick when the next check falls due, if that is sooner: a job is then checked on
