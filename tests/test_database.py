@@ -29,3 +29,22 @@ def test_a_job_is_remembered_once_and_follows_its_phase():
         "COMPLETED",
         "SELECT 1 FROM t",
     )
+
+
+def test_sqlite_as_the_portal_opens_it_is_in_wal_mode_and_commits_without_waiting_for_the_disk(tmp_path):
+    from django.db.utils import ConnectionHandler
+
+    from portal import settings as portal_settings
+
+    if os.environ.get("DATABASE_URL"):
+        pytest.skip("the portal's settings name PostgreSQL here")
+    handler = ConnectionHandler(
+        {"default": {**portal_settings.DATABASES["default"], "NAME": str(tmp_path / "db.sqlite3")}}
+    )
+    opened = handler["default"]
+    try:
+        with opened.cursor() as cursor:
+            assert cursor.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert cursor.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+    finally:
+        opened.close()
