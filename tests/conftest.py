@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.template.backends import jinja2 as jinja2_backend
 from django.test import Client
@@ -80,3 +82,25 @@ def worker_running(monkeypatch):
         run_after=timezone.now(),
     )
     monkeypatch.setitem(live._alive_cache, "checked", 0.0)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright, one for the session (the browser tests, the cluster's page)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.helpers import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `bash scripts/chromium.sh` (as root)")
+    # Playwright's sync API runs an event loop in the test's thread, and Django refuses
+    # database calls from a thread with a running loop (SynchronousOnlyOperation): the
+    # flush after each transactional test would fail without this.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    finally:
+        playwright.stop()

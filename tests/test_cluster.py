@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from tests.fakeuws import FakeUWS, job_xml
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.helpers import SCREENSHOTS
 from tests.watching.conftest import Inbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -309,42 +309,37 @@ def test_ten_open_pages_on_one_job_cost_the_service_what_one_does_and_see_its_en
 
 
 @pytest.mark.browser
-def test_an_open_page_is_told_of_its_jobs_end_by_the_live_server_and_asks_nothing_meanwhile(cluster):
+def test_an_open_page_is_told_of_its_jobs_end_by_the_live_server_and_asks_nothing_meanwhile(cluster, browser):
     """In Chromium behind nginx: the page's stream opens, htmx's polls are left unasked, one GET follows the end."""
-    from playwright.sync_api import sync_playwright
-
     cluster.fake.reply("GET", "/tap/async/push1", body=job_xml(job_id="push1", phase="EXECUTING"))
     asked: list[str] = []
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = chromium.new_page()
-            page.on("request", lambda request: asked.append(request.url))
-            page.goto(f"{cluster.url}/fake/async/push1")
-            page.get_by_role("button", name="Tell me when it ends").click()  # a banner when it ends
-            page.get_by_text("The portal will tell you when job").wait_for(timeout=10_000)
-            page.wait_for_function("live.open", timeout=10_000)
-            streams = [url for url in asked if "/live/events?" in url]
-            assert "job=fake%2Fpush1" in streams[-1] and "phase=EXECUTING" in streams[-1]
-            del asked[:]  # before the stream opened, htmx may have asked: from here on it is told
-            time.sleep(4)  # a polling page would have asked twice by now
-            assert [url for url in asked if "watch=" in url] == [], asked
-            cluster.fake.reply("GET", "/tap/async/push1", body=job_xml(job_id="push1", phase="COMPLETED"))
-            # The fake ignores WAIT: the worker's eager check asks it every 10 s.
-            page.set_viewport_size({"width": 1280, "height": 900})
-            page.screenshot(path=SCREENSHOTS / "cluster-stream-executing-1280.png", full_page=True)
-            page.set_viewport_size({"width": 390, "height": 844})
-            page.screenshot(path=SCREENSHOTS / "cluster-stream-executing-390.png", full_page=True)
-            page.locator("#job-live .phase", has_text="COMPLETED").wait_for(timeout=20_000)
-            assert [url for url in asked if "watch=" in url] == [f"{cluster.url}/fake/async/push1?watch=EXECUTING"], (
-                asked
-            )
-            # Its banner comes the same way: the banners are asked for once, when the stream says so.
-            page.locator("#banners", has_text="push1").wait_for(timeout=10_000)
-            assert len([url for url in asked if "/mine/notices" in url]) == 1, asked
-            assert "job=" not in [url for url in asked if "/live/events?" in url][-1]  # the final page: banners alone
-            page.screenshot(path=SCREENSHOTS / "cluster-stream-completed-390.png", full_page=True)
-            page.set_viewport_size({"width": 1280, "height": 900})
-            page.screenshot(path=SCREENSHOTS / "cluster-stream-completed-1280.png", full_page=True)
-        finally:
-            chromium.close()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.on("request", lambda request: asked.append(request.url))
+        page.goto(f"{cluster.url}/fake/async/push1")
+        page.get_by_role("button", name="Tell me when it ends").click()  # a banner when it ends
+        page.get_by_text("The portal will tell you when job").wait_for(timeout=10_000)
+        page.wait_for_function("live.open", timeout=10_000)
+        streams = [url for url in asked if "/live/events?" in url]
+        assert "job=fake%2Fpush1" in streams[-1] and "phase=EXECUTING" in streams[-1]
+        del asked[:]  # before the stream opened, htmx may have asked: from here on it is told
+        time.sleep(4)  # a polling page would have asked twice by now
+        assert [url for url in asked if "watch=" in url] == [], asked
+        cluster.fake.reply("GET", "/tap/async/push1", body=job_xml(job_id="push1", phase="COMPLETED"))
+        # The fake ignores WAIT: the worker's eager check asks it every 10 s.
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.screenshot(path=SCREENSHOTS / "cluster-stream-executing-1280.png", full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=SCREENSHOTS / "cluster-stream-executing-390.png", full_page=True)
+        page.locator("#job-live .phase", has_text="COMPLETED").wait_for(timeout=20_000)
+        assert [url for url in asked if "watch=" in url] == [f"{cluster.url}/fake/async/push1?watch=EXECUTING"], asked
+        # Its banner comes the same way: the banners are asked for once, when the stream says so.
+        page.locator("#banners", has_text="push1").wait_for(timeout=10_000)
+        assert len([url for url in asked if "/mine/notices" in url]) == 1, asked
+        assert "job=" not in [url for url in asked if "/live/events?" in url][-1]  # the final page: banners alone
+        page.screenshot(path=SCREENSHOTS / "cluster-stream-completed-390.png", full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.screenshot(path=SCREENSHOTS / "cluster-stream-completed-1280.png", full_page=True)
+    finally:
+        context.close()

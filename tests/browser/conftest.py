@@ -7,7 +7,6 @@ run: Playwright starts /usr/bin/chromium, the one browser on the machine.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import threading
 import time
@@ -17,18 +16,13 @@ from pathlib import Path
 import pytest
 import requests
 from django.core.signals import request_finished, request_started
-from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Route
 
 from jobs.services import configured_services
 from jobs.uws import changes
 from jobs.uws.client import UWSClient
 from jobs.uws.errors import ServiceError
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
-
-# Playwright's sync API runs an event loop in the test's thread, and Django refuses
-# database calls from a thread with a running loop (SynchronousOnlyOperation): the
-# flush after each transactional test would fail without this.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+from tests.helpers import SCREENSHOTS
 
 TIMEOUT_MS = 10_000  # for each locator action and navigation; Playwright's default is 30 s
 _FAILED = pytest.StashKey[bool]()
@@ -171,19 +165,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.when == "call":
         item.stash[_FAILED] = report.failed
     return report
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it with `bash scripts/chromium.sh` (as root)")
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-    finally:
-        playwright.stop()
 
 
 @pytest.fixture
