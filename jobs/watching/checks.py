@@ -9,6 +9,7 @@ or slow is asked less and less often, never more.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections import deque
@@ -82,21 +83,22 @@ def run_due_checks(now: datetime | None = None, limit: int = 200) -> int:
     held = [slug for slug, budget in failing.items() if budget.backoff_until and budget.backoff_until > now]
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     eager = Q(eager_until__gt=now) & (Q(next_eager_at__isnull=True) | Q(next_eager_at__lte=now)) & Q(gone=False)
-    candidates = (
+    candidates = dict(
         Watch.objects.filter(free)
         .filter(Q(next_check_at__lte=now) | eager)
         .exclude(service__in=held)
         .order_by("next_check_at")
-        .values_list("pk", "claimed_until", "eager_until")[:limit]
+        .values_list("pk", "eager_until")[:limit]
     )
-    # Each claim is still its own conditional UPDATE; one transaction for all of them spares a
-    # commit each (on SQLite, a write of the journal each: a third of a check's time).
-    with transaction.atomic():
-        claimed = [
-            (pk, bool(eager_until and eager_until > now))
-            for pk, lease, eager_until in candidates
-            if Watch.objects.filter(pk=pk, claimed_until=lease).update(claimed_until=now + LEASE) == 1
-        ]
+    if not candidates:
+        return 0
+    # One conditional UPDATE claims them all: those another tick claimed meanwhile are no longer free
+    # when it runs. This tick's lease (to the microsecond, drawn at random within a second) then says
+    # which are its own; where each had an UPDATE of its own, the claims took a tenth of a check's CPU.
+    lease = now + LEASE + timedelta(microseconds=random.randrange(1_000_000))
+    Watch.objects.filter(free, pk__in=list(candidates)).update(claimed_until=lease)
+    won = set(Watch.objects.filter(pk__in=list(candidates), claimed_until=lease).values_list("pk", flat=True))
+    claimed = [(pk, bool(eager_until and eager_until > now)) for pk, eager_until in candidates.items() if pk in won]
     if not claimed:
         return 0
     # One query for all of them, with whether anyone keeps each job (a question a check would
