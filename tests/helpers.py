@@ -45,13 +45,18 @@ VOLLT_MARKS = [
 ]
 
 
+def require_answering(name: str, tap: str, start: str) -> None:
+    """Fail, saying how to start it, when the loopback service at `tap` does not answer its availability."""
+    try:
+        answer = requests.get(f"{tap}/availability", timeout=5)
+    except requests.RequestException as exc:
+        pytest.fail(f"{name} does not answer at {tap} ({exc}); start it with `{start}`")
+    assert answer.status_code == 200
+
+
 def require_vollt() -> None:
     """Fail, saying how to start it, when VOLLT does not answer (../shared is there: it should)."""
-    try:
-        answer = requests.get(f"{VOLLT_TAP}/availability", timeout=5)
-    except requests.RequestException as exc:
-        pytest.fail(f"VOLLT does not answer at {VOLLT_TAP} ({exc}); start it with `bash ../shared/tools/vollt-up.sh`")
-    assert answer.status_code == 200
+    require_answering("VOLLT", VOLLT_TAP, "bash ../shared/tools/vollt-up.sh")
 
 
 def text(response) -> str:

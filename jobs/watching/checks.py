@@ -81,7 +81,7 @@ def run_due_checks(now: datetime | None = None, limit: int = 200) -> int:
     _forget_unwanted(now)
     failing = {budget.service: budget for budget in ServiceBudget.objects.filter(failures__gt=0)}
     held = [slug for slug, budget in failing.items() if budget.backoff_until and budget.backoff_until > now]
-    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    free = _free(now)
     eager = Q(eager_until__gt=now) & (Q(next_eager_at__isnull=True) | Q(next_eager_at__lte=now)) & Q(gone=False)
     candidates = dict(
         Watch.objects.filter(free)
@@ -149,7 +149,7 @@ def next_due(now: datetime) -> datetime | None:
     """When the next check falls due that a tick could claim (not claimed, its service not held back):
     a job's own next check, or the next eager one of a job whose page is open."""
     held = list(ServiceBudget.objects.filter(backoff_until__gt=now).values_list("service", flat=True))
-    free = Watch.objects.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)).exclude(service__in=held)
+    free = Watch.objects.filter(_free(now)).exclude(service__in=held)
     due = free.order_by("next_check_at").values_list("next_check_at", flat=True).first()
     eager = next_eager(now, free)
     return eager if due is None or (eager is not None and eager < due) else due
@@ -160,12 +160,17 @@ def next_eager(now: datetime, watches=None) -> datetime | None:
     no page is open. A job whose WAIT the service honoured is asked again at once, one whose service ignored it
     after EAGER_BACKOFF: a tick is not needed before then."""
     if watches is None:
-        watches = Watch.objects.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        watches = Watch.objects.filter(_free(now))
     eager = watches.filter(eager_until__gt=now, gone=False).order_by(F("next_eager_at").asc(nulls_first=True))
     found = eager.values_list("next_eager_at", flat=True)[:1]
     if not found:
         return None
     return max(now, found[0] or now)
+
+
+def _free(now: datetime) -> Q:
+    """The watches no tick has claimed (or whose claim ran out)."""
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
 
 
 def _forget_unwanted(now: datetime) -> None:

@@ -70,9 +70,7 @@ def follow(service, job_id: str, job: Job | None = None) -> tuple[str, bool]:
 
 
 def keep_eager(watches) -> None:
-    """Watch these jobs (a queryset, or primary keys) eagerly for EAGER_FOR more: their pages are open."""
-    if not hasattr(watches, "update"):
-        watches = Watch.objects.filter(pk__in=watches)
+    """Watch these jobs (a queryset of watches) eagerly for EAGER_FOR more: their pages are open."""
     watches.update(eager_until=timezone.now() + EAGER_FOR)
     schedule(timedelta(0))
     bring_forward(timezone.now())  # a tick waiting for later: its first eager check is due now

@@ -67,9 +67,9 @@ class Page:
 
 @dataclass
 class Look:
-    """What one look at the database found: each followed job's phase (None: gone), and new banners."""
+    """What one look at the database found: the phase of each followed job the service still has, and new banners."""
 
-    phases: dict[tuple[str, str], str | None]
+    phases: dict[tuple[str, str], str]
     banners: list[tuple[float, str]]  # (made at, browser)
 
 
@@ -122,7 +122,7 @@ class Hub:
     def look(self, jobs: list[tuple[str, str]]) -> Look:
         """One look at the database (in the hub's own thread): the jobs' phases, their eager watch kept, new banners."""
         close_old_connections()  # a connection past its CONN_MAX_AGE, or broken, is opened anew
-        phases: dict[tuple[str, str], str | None] = {}
+        phases: dict[tuple[str, str], str] = {}
         stale = []
         soon = timezone.now() + live.EAGER_FOR / 2
         if jobs:
@@ -131,12 +131,12 @@ class Hub:
             )
             wanted = set(jobs)
             for pk, service, job_id, phase, gone, eager_until in rows:
-                if (service, job_id) in wanted:
-                    phases[service, job_id] = None if gone else phase
-                    if not gone and (eager_until is None or eager_until < soon):
+                if (service, job_id) in wanted and not gone:  # a job gone is told by its banner
+                    phases[service, job_id] = phase
+                    if eager_until is None or eager_until < soon:
                         stale.append(pk)
         if stale:
-            live.keep_eager(stale)
+            live.keep_eager(Watch.objects.filter(pk__in=stale))
         rows = Notice.objects.filter(channel=Notice.BANNER).values_list("pk", "created_at", "browser")
         if self._cursor is None:  # the first look: the banners of the last RECENT seconds, for pages opened in them
             rows = rows.filter(created_at__gte=timezone.now() - timedelta(seconds=RECENT))
@@ -156,7 +156,7 @@ class Hub:
     def tell(self, look: Look) -> None:
         for job, phase in look.phases.items():
             for page in self.by_job.get(job, ()):
-                if phase is not None and phase and phase != page.phase:
+                if phase and phase != page.phase:
                     page.phase = phase
                     page.events.put_nowait(("job", phase))
         now = time.time()

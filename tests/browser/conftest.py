@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from django.core.signals import request_finished, request_started
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Route
 
@@ -22,7 +21,7 @@ from jobs.services import configured_services
 from jobs.uws import changes
 from jobs.uws.client import UWSClient
 from jobs.uws.errors import ServiceError
-from tests.helpers import SCREENSHOTS
+from tests.helpers import SCREENSHOTS, require_answering
 
 TIMEOUT_MS = 10_000  # for each locator action and navigation; Playwright's default is 30 s
 _FAILED = pytest.StashKey[bool]()
@@ -308,11 +307,7 @@ TAP = "http://127.0.0.1:8080/tap"
 
 
 def _dachs_client() -> UWSClient:
-    try:
-        answer = requests.get(f"{TAP}/availability", timeout=5)
-    except requests.RequestException as exc:
-        pytest.fail(f"DaCHS does not answer at {TAP} ({exc}); start it with `bash scripts/dachs.sh start`")
-    assert answer.status_code == 200
+    require_answering("DaCHS", TAP, "bash scripts/dachs.sh start")
     return configured_services()["dachs"].client(page=False)
 
 
