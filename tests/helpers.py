@@ -59,6 +59,16 @@ def require_vollt() -> None:
     require_answering("VOLLT", VOLLT_TAP, "bash ../shared/tools/vollt-up.sh")
 
 
+def wait_in_page(page, expression: str, timeout: float = 10) -> None:
+    """Wait until a JavaScript expression holds in the page, asking it from outside: the portal's pages forbid eval,
+    which Playwright's own wait_for_function uses once its first try fails."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            pytest.fail(f"in {timeout} s, the page never had {expression}")
+        page.wait_for_timeout(100)
+
+
 def text(response) -> str:
     return response.content.decode()
 

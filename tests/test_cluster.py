@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from tests.fakeuws import FakeUWS, job_xml
-from tests.helpers import SCREENSHOTS
+from tests.helpers import SCREENSHOTS, wait_in_page
 from tests.watching.conftest import Inbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +77,19 @@ def _database() -> None:
             connection.execute(f"CREATE DATABASE {DATABASE}")
     except psycopg.OperationalError as error:
         pytest.fail(f"PostgreSQL on 127.0.0.1:5432 (scripts/dachs.sh, scripts/test-postgres.sh): {error}")
+
+
+def _wait_for_a_tick(timeout: float = 60) -> None:
+    """Wait until a worker has finished a tick, which is when the instances count the workers as running."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(POSTGRES.format(DATABASE), autocommit=True) as connection:
+        while not connection.execute(
+            "SELECT 1 FROM django_tasks_database_dbtaskresult WHERE task_path = %s AND status = 'SUCCESSFUL' LIMIT 1",
+            ["jobs.watching.tasks.tick"],
+        ).fetchone():
+            if time.monotonic() > deadline:
+                pytest.fail(f"no worker finished a tick in {timeout} s")
+            time.sleep(0.2)
 
 
 def _nginx_conf(folder: Path, port: int, upstreams: list[int], live: list[int]) -> Path:
@@ -188,6 +201,7 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         )
         for port in (*ports, *live, front):
             wait_for_port(port)
+        _wait_for_a_tick()  # until then, job pages poll the service themselves rather than the workers' record
         yield started
     finally:
         for process in [*started.workers, *started.instances, *([proxy] if proxy else [])]:
@@ -320,7 +334,8 @@ def test_an_open_page_is_told_of_its_jobs_end_by_the_live_server_and_asks_nothin
         page.goto(f"{cluster.url}/fake/async/push1")
         page.get_by_role("button", name="Tell me when it ends").click()  # a banner when it ends
         page.get_by_text("The portal will tell you when job").wait_for(timeout=10_000)
-        page.wait_for_function("live.open", timeout=10_000)
+        # A page rendered before the workers' first heartbeat polls once, and its next live part names the job.
+        wait_in_page(page, "live.open && live.url.includes('job=')")
         streams = [url for url in asked if "/live/events?" in url]
         assert "job=fake%2Fpush1" in streams[-1] and "phase=EXECUTING" in streams[-1]
         del asked[:]  # before the stream opened, htmx may have asked: from here on it is told
@@ -337,7 +352,13 @@ def test_an_open_page_is_told_of_its_jobs_end_by_the_live_server_and_asks_nothin
         # Its banner comes the same way: the banners are asked for once, when the stream says so.
         page.locator("#banners", has_text="push1").wait_for(timeout=10_000)
         assert len([url for url in asked if "/mine/notices" in url]) == 1, asked
-        assert "job=" not in [url for url in asked if "/live/events?" in url][-1]  # the final page: banners alone
+        # The final page follows the banners alone: its live part, swapped in, has no job to follow (htmx's load
+        # event, which reopens the stream, comes after the swap settles, so the new stream may still be on its way).
+        wait_in_page(page, "live.url && !live.url.includes('job=')")
+        deadline = time.monotonic() + 10
+        while "job=" in [url for url in asked if "/live/events?" in url][-1] and time.monotonic() < deadline:
+            page.wait_for_timeout(100)  # lets the browser's request events reach this side
+        assert "job=" not in [url for url in asked if "/live/events?" in url][-1], asked
         page.screenshot(path=SCREENSHOTS / "cluster-stream-completed-390.png", full_page=True)
         page.set_viewport_size({"width": 1280, "height": 900})
         page.screenshot(path=SCREENSHOTS / "cluster-stream-completed-1280.png", full_page=True)

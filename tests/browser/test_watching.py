@@ -13,6 +13,7 @@ from jobs.uws import changes
 from jobs.watching import checks
 from jobs.watching.models import Watch
 from tests.browser.conftest import screenshot, wait_for_phase
+from tests.helpers import wait_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.dachs, pytest.mark.django_db(transaction=True)]
 
@@ -62,7 +63,7 @@ def test_a_job_that_ends_while_another_page_is_open_shows_a_banner_and_a_desktop
     # The page asks the portal's database every 15 s: the banner comes without a reload.
     banner = page.locator(".banner", has_text=job_id)
     expect(banner).to_contain_text("is now COMPLETED", timeout=20_000)
-    page.wait_for_function("window.shownNotices.length > 0")
+    wait_in_page(page, "window.shownNotices.length > 0")
     assert page.evaluate("window.shownNotices") == [f"Job {job_id} is COMPLETED"]
     screenshot(page, "banner")
     banner.get_by_role("button", name=re.compile("Dismiss")).click()
