@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connections, transaction
+from django.db import IntegrityError, close_old_connections, connection, connections, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -140,9 +140,21 @@ class Tick:
     unchanged: list[Watch] = field(default_factory=list)
 
     def write_unchanged(self) -> None:
-        if self.unchanged:
-            Watch.objects.bulk_update(self.unchanged, _FOLLOWING)
-            self.unchanged.clear()
+        """One prepared UPDATE, run for each watch: bulk_update made a CASE of every watch for every
+        column, and building it took the ORM half the worker's CPU (a tick writes up to 200)."""
+        if not self.unchanged:
+            return
+        fields = [Watch._meta.get_field(name) for name in _FOLLOWING]
+        quote = connection.ops.quote_name
+        columns = ", ".join(f"{quote(column.column)} = %s" for column in fields)
+        statement = f"UPDATE {quote(Watch._meta.db_table)} SET {columns} WHERE {quote(Watch._meta.pk.column)} = %s"
+        rows = [
+            [column.get_db_prep_save(getattr(watch, column.attname), connection) for column in fields] + [watch.pk]
+            for watch in self.unchanged
+        ]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(statement, rows)
+        self.unchanged.clear()
 
 
 def next_due(now: datetime) -> datetime | None:
