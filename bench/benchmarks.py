@@ -183,15 +183,23 @@ class Portal:
     def browser(self) -> Browser:
         return Browser(HOST, self.port)
 
-    def in_process(self, paths: list[str]) -> dict[str, float]:
-        """CPU ms per request of each path in one process with this portal's settings (bench/inprocess.py)."""
+    def in_process(self, paths: list[str], browsers: list[str] | None = None) -> dict[str, float]:
+        """CPU ms per request of each path in one process with this portal's settings (bench/inprocess.py): in a
+        database of its own, or asked by each of `browsers` in this portal's (then keyed "browser path", and
+        the banner check of each browser alone keyed "banner check browser")."""
         env = {
             **self.env,
             "DJANGO_SETTINGS_MODULE": "portal.settings",
             "PORTAL_ALLOWED_HOSTS": "testserver",  # Django's test client
-            "PORTAL_SQLITE_PATH": str(self.log.with_suffix(".inprocess.sqlite3")),
         }
-        command = [sys.executable, "-m", "bench.inprocess", *paths]
+        arguments = paths
+        if browsers:
+            arguments = [
+                word for browser in browsers for word in ("--browser", browser, *paths, "--banner-check", browser)
+            ]
+        else:
+            env["PORTAL_SQLITE_PATH"] = str(self.log.with_suffix(".inprocess.sqlite3"))
+        command = [sys.executable, "-m", "bench.inprocess", *arguments]
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=300)
         return json.loads(done.stdout.strip().splitlines()[-1])
 
