@@ -159,6 +159,10 @@ class _Session(requests.Session):
 class Transport:
     """HTTP to one service: everything below `base_url` (and below `jobs_url`, where the jobs live)."""
 
+    # The level of the line logged for each request. The worker's checks log theirs at DEBUG: a worker
+    # watching 10,000 jobs asks 20,000 times a minute, and it logs the changes and failures itself.
+    log_level = logging.INFO
+
     def __init__(
         self,
         name: str,
@@ -268,7 +272,8 @@ class Transport:
             return response
         finally:
             slot.release()
-        log.info(
+        log.log(
+            self.log_level,
             "upstream service=%s method=%s url=%s status=- duration_ms=%d bytes=0 failure=%s",
             self.name,
             method,
@@ -281,7 +286,8 @@ class Transport:
     def log(self, response: requests.Response, size: int) -> None:
         """One line per request: service, method, URL, status, duration, bytes (never a token)."""
         started = getattr(response, "started", time.monotonic())
-        log.info(
+        log.log(
+            self.log_level,
             "upstream service=%s method=%s url=%s status=%d duration_ms=%d bytes=%d",
             self.name,
             response.request.method,

@@ -242,6 +242,7 @@ def _client(service: Service) -> UWSClient:
     clients = _clients.__dict__.setdefault("by_service", {})
     if service not in clients:
         clients[service] = service.client(page=False)
+        clients[service].log_level = logging.DEBUG  # the checks' requests; what they find is logged here
     return clients[service]
 
 
@@ -317,6 +318,7 @@ def _record(
         with transaction.atomic():
             won = Watch.objects.filter(pk=watch.pk, gone=False).update(gone=True, claimed_until=None, checked_at=now)
             if won:
+                log.info("watch %s/%s: gone from the service", watch.service, watch.job_id)
                 _flip(watch, Flip.GONE, watch.phase, "")
                 RememberedJob.objects.filter(service=watch.service, job_id=watch.job_id).update(phase="GONE")
             Watch.objects.filter(pk=watch.pk).update(next_check_at=now + BACKOFF_LONGEST, claimed_until=None)
@@ -339,6 +341,7 @@ def _record(
         changed = "phase" in facts
         won = changed and Watch.objects.filter(pk=watch.pk, phase=watch.phase).update(**facts, **following)
         if won:
+            log.info("watch %s/%s: %s -> %s", watch.service, watch.job_id, watch.phase or "-", facts["phase"])
             _flip(watch, Flip.PHASE, watch.phase, facts["phase"])
             RememberedJob.objects.filter(service=watch.service, job_id=watch.job_id).update(phase=facts["phase"])
         else:

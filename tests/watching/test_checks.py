@@ -235,3 +235,21 @@ def test_the_checks_of_a_tick_that_see_nothing_new_are_written_together_and_free
     assert len([sql for sql in writes if "next_check_at" in sql]) == 1
     assert not Watch.objects.filter(claimed_until__isnull=False).exists()
     assert not Watch.objects.filter(next_check_at__lte=timezone.now()).exists()
+
+
+def test_a_check_logs_what_it_found_and_not_each_request(fake, caplog):
+    """A worker watching 10,000 jobs asks 20,000 times a minute: its requests are logged at DEBUG only."""
+    import logging
+
+    watched("quiet")
+    watched("ends")
+    fake.reply("GET", "/tap/async/quiet", body=job_xml(job_id="quiet", phase="EXECUTING"))
+    fake.reply("GET", "/tap/async/ends", body=job_xml(job_id="ends", phase="COMPLETED"))
+    with caplog.at_level(logging.INFO):
+        assert checks.run_due_checks() == 2
+    lines = [(record.name, record.getMessage()) for record in caplog.records if record.levelno >= logging.INFO]
+    assert lines == [("jobs.watching", "watch fake/ends: EXECUTING -> COMPLETED")]
+    with caplog.at_level(logging.DEBUG, logger="jobs.upstream"):
+        Watch.objects.update(next_check_at=timezone.now())
+        checks.run_due_checks()
+    assert len([record for record in caplog.records if record.name == "jobs.upstream"]) == 2
