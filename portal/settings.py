@@ -142,8 +142,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # immediate transactions SQLite answers "database is locked". In WAL mode a commit
     # need not wait for the disk (synchronous=NORMAL, as SQLite advises for WAL): a crash
     # of the machine may lose the last commits, never the database; a process that
-    # stops loses nothing. The worker's checks commit one after another, each waiting
-    # for the disk before.
+    # stops loses nothing. (With synchronous=FULL, each of the worker's commits waited
+    # for the disk.)
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,

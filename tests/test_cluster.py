@@ -355,10 +355,14 @@ def test_an_open_page_is_told_of_its_jobs_end_by_the_live_server_and_asks_nothin
         # The final page follows the banners alone: its live part, swapped in, has no job to follow (htmx's load
         # event, which reopens the stream, comes after the swap settles, so the new stream may still be on its way).
         wait_in_page(page, "live.url && !live.url.includes('job=')")
+
+        def last_stream() -> str:
+            return [url for url in asked if "/live/events?" in url][-1]
+
         deadline = time.monotonic() + 10
-        while "job=" in [url for url in asked if "/live/events?" in url][-1] and time.monotonic() < deadline:
+        while "job=" in last_stream() and time.monotonic() < deadline:
             page.wait_for_timeout(100)  # lets the browser's request events reach this side
-        assert "job=" not in [url for url in asked if "/live/events?" in url][-1], asked
+        assert "job=" not in last_stream(), asked
         page.screenshot(path=SCREENSHOTS / "cluster-stream-completed-390.png", full_page=True)
         page.set_viewport_size({"width": 1280, "height": 900})
         page.screenshot(path=SCREENSHOTS / "cluster-stream-completed-1280.png", full_page=True)

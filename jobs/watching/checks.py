@@ -141,7 +141,7 @@ class Tick:
 
     def write_unchanged(self) -> None:
         """One prepared UPDATE, run for each watch: bulk_update made a CASE of every watch for every
-        column, and building it took the ORM half the worker's CPU (a tick writes up to 200)."""
+        column, and building it was half the time the worker held the GIL (a tick writes up to 200)."""
         if not self.unchanged:
             return
         fields = [Watch._meta.get_field(name) for name in _FOLLOWING]
