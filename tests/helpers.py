@@ -59,6 +59,15 @@ def require_vollt() -> None:
     require_answering("VOLLT", VOLLT_TAP, "bash ../shared/tools/vollt-up.sh")
 
 
+def wait_for_end_time(uws, job_id: str, timeout: float = 60) -> None:
+    """Wait until the service gives the job's end time. VOLLT answers ABORTED as soon as a job's execution
+    duration runs out, and gives its endTime only once the query has stopped: on a busy machine, many
+    seconds later."""
+    deadline = time.monotonic() + timeout
+    while uws.get_job(job_id).end_time is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
 def wait_in_page(page, expression: str, timeout: float = 10) -> None:
     """Wait until a JavaScript expression holds in the page, asking it from outside: the portal's pages forbid eval,
     which Playwright's own wait_for_function uses once its first try fails."""

@@ -22,7 +22,7 @@ from astropy.io import votable
 
 from jobs.services import configured_services
 from jobs.uws.errors import Failure, ServiceError
-from tests.helpers import VOLLT_MARKS, VOLLT_TAP, listed, messages_of, require_vollt, text, wait_for
+from tests.helpers import VOLLT_MARKS, VOLLT_TAP, listed, messages_of, require_vollt, text, wait_for, wait_for_end_time
 
 FAST_QUERY = "SELECT TOP 5 id, name, ra, dec, mag FROM demo.stars ORDER BY id"
 SLOW_QUERY = "SELECT * FROM demo.slow"
@@ -146,6 +146,7 @@ def test_a_job_that_ran_out_of_time_says_so(client, uws):
     client.post(f"/vollt/async/{job_id}", {"EXECUTIONDURATION": "2"})
     client.post(f"/vollt/async/{job_id}", {"PHASE": "RUN"})
     assert wait_for(uws, job_id, {"ABORTED", "COMPLETED", "ERROR"}, timeout=30) == "ABORTED"
+    wait_for_end_time(uws, job_id)  # until then, nothing says it ran out of time
     page = text(client.get(f"/vollt/async/{job_id}"))
     assert "It ran out of time:" in page and "(2 seconds)" in page
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from unittest import mock
@@ -33,6 +32,7 @@ from tests.browser.conftest import (
     screenshots_everywhere,
     wait_for_phase,
 )
+from tests.helpers import wait_for_end_time
 
 pytestmark = [pytest.mark.browser, pytest.mark.dachs, pytest.mark.django_db(transaction=True)]
 
@@ -66,10 +66,7 @@ def vollt_jobs() -> Iterator[dict[str, str]]:
             uws.change(made[name], changes.RUN)
         for job_id in made.values():
             wait_for_phase(uws, job_id, {"ABORTED", "ERROR", "COMPLETED"})
-        # On a busy machine VOLLT has been seen to answer ABORTED a moment before its endTime.
-        deadline = time.monotonic() + 15
-        while uws.get_job(made["VOLLT_OUT_OF_TIME"]).end_time is None and time.monotonic() < deadline:
-            time.sleep(0.5)
+        wait_for_end_time(uws, made["VOLLT_OUT_OF_TIME"])  # until then, nothing says it ran out of time
         yield made
     finally:
         for job_id in made.values():
